@@ -1,0 +1,1 @@
+"""The local stack: starts Redis, the MongoDB-wire server, the gateway and the services."""

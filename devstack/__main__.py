@@ -1,0 +1,154 @@
+"""`python -m devstack`: run the whole system locally until Ctrl-C, losing no data on exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import requests
+
+from devstack.processes import (
+    ManagedProcess,
+    StartError,
+    free_port,
+    port_open,
+    spawn,
+    start_redis,
+    start_secantus,
+    wait_for,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _port(env_name: str, default: int) -> int:
+    wanted = int(os.getenv(env_name, str(default)))
+    if port_open(wanted):
+        other = free_port()
+        print(f"  port {wanted} is taken; using {other} (set {env_name} to choose)")
+        return other
+    return wanted
+
+
+def _gateway_password(data_dir: Path) -> str:
+    """GATEWAY_PASSWORD, or one generated once and kept under data/ so restarts keep it."""
+    if os.getenv("GATEWAY_PASSWORD"):
+        return os.environ["GATEWAY_PASSWORD"]
+    path = data_dir / "gateway-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(18))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def up(data_dir: Path) -> int:
+    """Start every part, print where they are, and wait for Ctrl-C."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    started: list[ManagedProcess] = []
+    env: dict[str, str] = {}
+
+    def stop_all(signum: int = 0, frame: FrameType | None = None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_all)
+    try:
+        if os.getenv("REDIS_URL"):
+            env["REDIS_URL"] = os.environ["REDIS_URL"]
+        else:
+            port = _port("REDIS_PORT", 6379)
+            print(f"• starting redis-server on 127.0.0.1:{port} (data in {data_dir / 'redis'})")
+            started.append(start_redis(port, data_dir / "redis", logs / "redis.log"))
+            env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        if os.getenv("MONGO_URL"):
+            env["MONGO_URL"] = os.environ["MONGO_URL"]
+        else:
+            port = _port("MONGO_PORT", 27017)
+            print(f"• starting SecantusDB on 127.0.0.1:{port} (data in {data_dir / 'mongo'})")
+            started.append(start_secantus(port, data_dir / "mongo", logs / "secantusdb.log"))
+            env["MONGO_URL"] = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+        os.environ.update(env)
+
+        print("• loading the demo menu")
+        python = sys.executable
+        seeded = spawn("seed", [python, "-m", "ordersaga.demo_data"], env, cwd=REPO_ROOT)
+        if seeded.process.wait() != 0:
+            raise StartError("loading the demo menu failed (see the lines above)")
+
+        password = _gateway_password(data_dir)
+        gateway_port = _port("GATEWAY_PORT", 8080)
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
+        env.update({"GATEWAY_PASSWORD": password, "GATEWAY_URL": gateway_url})
+        print(f"• starting the gateway on {gateway_url}")
+        gateway = spawn(
+            "gateway",
+            [python, "-m", "gateway", "--port", str(gateway_port)],
+            env,
+            logs / "gateway.log",
+            REPO_ROOT,
+        )
+        started.append(gateway)
+        wait_for(lambda: _healthy(f"{gateway_url}/healthz"), "the gateway", 90, gateway.process)
+
+        print(
+            "\nOrders FaaS is up.\n"
+            f"  gateway   {gateway_url}  (/system/* user admin, password {password})\n"
+            f"  menu      curl {gateway_url}/function/menu\n"
+            f"  order     curl -H 'Content-Type: application/json' -d "
+            """'{"customer":{"name":"Ada","address":"1 Loop St"},"""
+            """"items":[{"sku":"PIZ-MARG","quantity":1}]}' """
+            f"{gateway_url}/function/place-order\n"
+            f"  redis     {env['REDIS_URL']}\n"
+            f"  mongodb   {env['MONGO_URL']}\n"
+            f"  logs      {logs}/\n"
+            "Press Ctrl-C to stop everything.",
+            flush=True,
+        )
+        while True:
+            for proc in started:
+                if not proc.alive():
+                    raise StartError(
+                        f"{proc.name} exited (code {proc.process.returncode}); see {logs}"
+                    )
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\n• stopping")
+        return 0
+    except StartError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for proc in reversed(started):
+            print(f"  stopping {proc.name}")
+            proc.stop()
+        print("  stopped; data kept in", data_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run it."""
+    parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
+    parser.add_argument("command", nargs="?", default="up", choices=["up"])
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(os.getenv("DATA_DIR", REPO_ROOT / "data"))
+    )
+    args = parser.parse_args(argv)
+    sys.exit(up(args.data_dir.resolve()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Starting, waiting for and stopping local servers; shared by `make up` and test fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+
+class StartError(RuntimeError):
+    """A server could not be started; the message says what to do."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on host:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for(
+    check: Callable[[], bool],
+    what: str,
+    timeout_s: float,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Poll `check` until it holds; fail early if `proc` exits, or after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise StartError(f"{what} exited with code {proc.returncode} while starting")
+        time.sleep(0.05)
+    raise StartError(f"{what} did not become ready within {timeout_s:.0f}s")
+
+
+@dataclass
+class ManagedProcess:
+    """A child process with a name, stopped gracefully (SIGTERM, then SIGKILL)."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    stop_timeout_s: float = 15.0
+    stop_signal: signal.Signals = signal.SIGTERM
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Ask the process to exit and wait; kill it if it does not."""
+        if self.alive():
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log_file:
+            self.log_file.close()
+
+
+def spawn(
+    name: str,
+    cmd: Sequence[str],
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+    cwd: Path | None = None,
+) -> ManagedProcess:
+    """Start a child in its own process group (so Ctrl-C reaches it only through us)."""
+    log_file = log_path.open("ab") if log_path else None
+    process = subprocess.Popen(
+        list(cmd),
+        env={**os.environ, **(env or {})},
+        stdout=log_file,
+        stderr=subprocess.STDOUT if log_file else None,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    return ManagedProcess(name, process, log_file=log_file)
+
+
+def redis_server_binary() -> str:
+    """The path of redis-server, or a StartError that says how to install it."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise StartError(
+        "redis-server is not installed: run `sudo apt-get install -y redis-server` "
+        "(or set REDIS_URL to a Redis you already run)"
+    )
+
+
+def start_redis(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+    """A loopback redis-server with its append-only file under `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        redis_server_binary(),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--protected-mode", "yes",
+        "--dir", str(data_dir),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--save", "60 1",
+        "--daemonize", "no",
+    ]  # fmt: skip
+    managed = spawn("redis", cmd, log_path=log_path)
+    wait_for(lambda: port_open(port), "redis-server", 20, managed.process)
+    return managed
+
+
+def start_secantus(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+    """A loopback SecantusDB (MongoDB wire protocol) with its data under `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "secantus",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--storage-path", str(data_dir),
+        "--log-level", "WARNING",
+    ]  # fmt: skip
+    managed = spawn("secantusdb", cmd, log_path=log_path)
+    # SecantusDB closes WiredTiger cleanly on SIGINT; SIGTERM is not handled by it.
+    managed.stop_signal = signal.SIGINT
+    managed.stop_timeout_s = 30
+    wait_for(lambda: port_open(port), "SecantusDB", 60, managed.process)
+    return managed

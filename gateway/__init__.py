@@ -1,0 +1,1 @@
+"""The local OpenFaaS-compatible gateway: runs the functions of stack.yml and their schedules."""

@@ -1,0 +1,279 @@
+"""The gateway's HTTP API: `/function/*`, `/async-function/*` and `/system/*`, as in OpenFaaS."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+import platform
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import Flask, Response, g, request
+
+from gateway.stack import FunctionSpec, Stack
+
+log = logging.getLogger("gateway")
+
+VERSION = "0.1.0"
+CALL_ID = "X-Call-Id"
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body), status, {"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+@dataclass
+class Upstreams:
+    """Where each function is served, and how often it was invoked."""
+
+    urls: dict[str, str]
+    timeout_s: float = 60.0
+    invocations: Counter[str] = field(default_factory=Counter)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=64)
+        self.session.mount("http://", adapter)
+
+    def invoke(
+        self, name: str, method: str, path: str, query: bytes, headers: dict[str, str], body: bytes
+    ) -> requests.Response:
+        """Call a function and return its response (raises `requests.RequestException`)."""
+        self.invocations[name] += 1
+        url = self.urls[name].rstrip("/") + "/" + path.lstrip("/")
+        if query:
+            url += "?" + query.decode("latin-1")
+        return self.session.request(
+            method, url, headers=headers, data=body, timeout=self.timeout_s, allow_redirects=False
+        )
+
+
+def _forward_headers(call_id: str) -> dict[str, str]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers[CALL_ID] = call_id
+    headers["X-Start-Time"] = str(time.time_ns())
+    headers["X-Forwarded-Host"] = request.host
+    return headers
+
+
+def _function_status(spec: FunctionSpec, upstreams: Upstreams) -> dict[str, Any]:
+    """A function in the OpenFaaS `/system/functions` format."""
+    replicas = 1 if spec.name in upstreams.urls else 0
+    return {
+        "name": spec.name,
+        "image": spec.image,
+        "namespace": "openfaas-fn",
+        "envProcess": "",
+        "envVars": spec.environment,
+        "labels": spec.labels,
+        "annotations": spec.annotations,
+        "secrets": spec.secrets,
+        "invocationCount": upstreams.invocations[spec.name],
+        "replicas": replicas,
+        "availableReplicas": replicas,
+    }
+
+
+class Gateway:
+    """The gateway's state: the stack, where functions run, the admin password, async workers."""
+
+    def __init__(self, stack: Stack, upstreams: Upstreams, password: str, async_workers: int = 8):
+        self.stack = stack
+        self.upstreams = upstreams
+        self.password = password
+        self.async_pool = ThreadPoolExecutor(async_workers, thread_name_prefix="async")
+        self._async_pending = threading.BoundedSemaphore(1000)
+
+    def authorised(self) -> bool:
+        """Basic auth `admin:<password>` as on the OpenFaaS gateway's `/system/*`."""
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, given = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return user == "admin" and hmac.compare_digest(given.encode(), self.password.encode())
+
+    def call(self, name: str, path: str) -> Response:
+        """Invoke a function synchronously and relay its answer."""
+        if name not in self.stack.functions or name not in self.upstreams.urls:
+            return _json(
+                404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
+            )
+        try:
+            upstream = self.upstreams.invoke(
+                name,
+                request.method,
+                path,
+                request.query_string,
+                _forward_headers(g.call_id),
+                request.get_data(),
+            )
+        except requests.Timeout:
+            return _json(504, {"error": "timeout", "message": f"{name} did not answer in time"})
+        except requests.RequestException as exc:
+            log.warning("function %s unreachable: %s", name, exc)
+            return _json(
+                502, {"error": "function_unavailable", "message": f"{name} is not reachable"}
+            )
+        headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+        return Response(upstream.content, upstream.status_code, headers)
+
+    def call_async(self, name: str, path: str) -> Response:
+        """Queue an invocation, answer 202 at once; POST the result to X-Callback-Url if given."""
+        if name not in self.stack.functions or name not in self.upstreams.urls:
+            return _json(
+                404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
+            )
+        if not self._async_pending.acquire(blocking=False):
+            return _json(429, {"error": "busy", "message": "too many queued async calls"})
+        headers = _forward_headers(g.call_id)
+        args = (name, request.method, path, request.query_string, headers, request.get_data())
+        callback = request.headers.get("X-Callback-Url")
+        self.async_pool.submit(self._run_async, args, callback, g.call_id)
+        return Response("", 202, {CALL_ID: g.call_id})
+
+    def _run_async(self, args: tuple[Any, ...], callback: str | None, call_id: str) -> None:
+        try:
+            try:
+                result = self.upstreams.invoke(*args)
+                status, body = result.status_code, result.content
+            except requests.RequestException as exc:
+                status, body = (
+                    502,
+                    json.dumps({"error": "function_unavailable", "message": str(exc)}).encode(),
+                )
+            log.info(
+                "async call done", extra={"call_id": call_id, "function": args[0], "status": status}
+            )
+            if callback:
+                self.upstreams.session.post(
+                    callback,
+                    data=body,
+                    headers={
+                        CALL_ID: call_id,
+                        "X-Function-Status": str(status),
+                        "X-Function-Name": args[0],
+                    },
+                    timeout=10,
+                )
+        except requests.RequestException as exc:
+            log.warning("async callback failed: %s", exc, extra={"call_id": call_id})
+        finally:
+            self._async_pending.release()
+
+
+def create_app(gw: Gateway) -> Flask:
+    """The Flask app of the gateway."""
+    app = Flask("gateway")
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.before_request
+    def start() -> Response | None:
+        g.call_id = request.headers.get(CALL_ID) or str(uuid.uuid4())
+        g.started = time.perf_counter()
+        if request.path.startswith("/system/") and not gw.authorised():
+            return _json(
+                401,
+                {"error": "unauthorized", "message": "use basic auth admin:<gateway password>"},
+                {"WWW-Authenticate": 'Basic realm="orders-faas"'},
+            )
+        return None
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers[CALL_ID] = g.call_id
+        parts = request.path.strip("/").split("/")
+        log.info(
+            "request",
+            extra={
+                "call_id": g.call_id,
+                "method": request.method,
+                "path": request.path,
+                "function": parts[1] if len(parts) > 1 and parts[0].endswith("function") else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
+            },
+        )
+        return response
+
+    @app.route("/function/<name>", defaults={"path": ""}, methods=methods)
+    @app.route("/function/<name>/<path:path>", methods=methods)
+    def function(name: str, path: str) -> Response:
+        return gw.call(name, path)
+
+    @app.route("/async-function/<name>", defaults={"path": ""}, methods=["POST"])
+    @app.route("/async-function/<name>/<path:path>", methods=["POST"])
+    def async_function(name: str, path: str) -> Response:
+        return gw.call_async(name, path)
+
+    @app.get("/system/functions")
+    def list_functions() -> Response:
+        return _json(
+            200, [_function_status(spec, gw.upstreams) for spec in gw.stack.functions.values()]
+        )
+
+    @app.get("/system/function/<name>")
+    def get_function(name: str) -> Response:
+        spec = gw.stack.functions.get(name)
+        if spec is None:
+            return _json(
+                404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
+            )
+        return _json(200, _function_status(spec, gw.upstreams))
+
+    @app.get("/system/info")
+    def info() -> Response:
+        return _json(
+            200,
+            {
+                "provider": {
+                    "provider": "orders-faas-local",
+                    "orchestration": "process",
+                    "version": {"release": VERSION, "sha": ""},
+                },
+                "version": {"release": VERSION, "sha": ""},
+                "arch": platform.machine(),
+            },
+        )
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return _json(200, {"status": "ok", "functions": len(gw.upstreams.urls)})
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Response:
+        return _json(
+            404, {"error": "not_found", "field": "path", "message": f"no route {request.path}"}
+        )
+
+    @app.errorhandler(405)
+    def not_allowed(_: Exception) -> Response:
+        return _json(
+            405, {"error": "method_not_allowed", "field": "method", "message": request.method}
+        )
+
+    return app

@@ -1,0 +1,1 @@
+"""Adapters: settings, MongoDB repositories and the Redis stream client."""

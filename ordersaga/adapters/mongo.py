@@ -1,0 +1,145 @@
+"""MongoDB access: one client per process, repositories with the indexes their queries need."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from pymongo import ASCENDING, MongoClient, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from ordersaga.adapters.settings import Settings, get_settings
+from ordersaga.domain.errors import Unavailable
+from ordersaga.domain.models import MenuItem, Order
+
+Document = dict[str, Any]
+
+_indexes_lock = threading.Lock()
+_indexed: set[tuple[int, str]] = set()
+
+
+@lru_cache(maxsize=4)
+def _client(url: str, timeout_ms: int) -> MongoClient[Document]:
+    return MongoClient(
+        url,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        tz_aware=True,
+        appname="orders-faas",
+    )
+
+
+def get_database(settings: Settings | None = None) -> Database[Document]:
+    """The database for these settings; the client is pooled and shared by the whole process."""
+    settings = settings or get_settings()
+    db = _client(settings.mongo_url, settings.mongo_timeout_ms)[settings.mongo_db]
+    ensure_indexes(db)
+    return db
+
+
+def ensure_indexes(db: Database[Document]) -> None:
+    """Create every index the repositories rely on, once per process (idempotent on the server)."""
+    key = id(db.client), db.name
+    if key in _indexed:
+        return
+    with _indexes_lock:
+        if key in _indexed:
+            return
+        try:
+            db.orders.create_index(
+                [("idempotency_key", ASCENDING)],
+                name="idempotency_key_unique",
+                unique=True,
+                partialFilterExpression={"idempotency_key": {"$type": "string"}},
+            )
+            db.orders.create_index(
+                [("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"
+            )
+            db.processed_events.create_index([("at", ASCENDING)], name="processed_at")
+        except PyMongoError as exc:
+            raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
+        _indexed.add(key)
+
+
+class MenuRepository:
+    """Menu items and their stock counters, one document per sku (`_id` = sku)."""
+
+    def __init__(self, db: Database[Document]) -> None:
+        self.collection: Collection[Document] = db.menu
+
+    def seed(self, items: Iterable[MenuItem]) -> int:
+        """Insert the items that are missing; existing stock is never touched. Returns how many."""
+        inserted = 0
+        for item in items:
+            doc = item.model_dump(by_alias=True, exclude={"price", "stock"})
+            result = self.collection.update_one(
+                {"_id": item.sku}, {"$setOnInsert": doc}, upsert=True
+            )
+            inserted += 1 if result.upserted_id is not None else 0
+        return inserted
+
+    def list_all(self) -> list[MenuItem]:
+        """Every menu item, ordered by category then name."""
+        docs = self.collection.find({}, {"holds": 0}).sort([("category", 1), ("name", 1)])
+        return [MenuItem.model_validate(doc) for doc in docs]
+
+    def get_many(self, skus: Iterable[str]) -> dict[str, MenuItem]:
+        """The items for these skus that exist, keyed by sku."""
+        docs = self.collection.find({"_id": {"$in": sorted(set(skus))}}, {"holds": 0})
+        return {item.sku: item for item in (MenuItem.model_validate(doc) for doc in docs)}
+
+
+class OrderRepository:
+    """Order documents (`_id` = order id), each with its status history."""
+
+    def __init__(self, db: Database[Document]) -> None:
+        self.collection: Collection[Document] = db.orders
+
+    def insert(self, order: Order) -> Order:
+        """Store a new order; if its idempotency key was used before, return the first order."""
+        doc = order.model_dump(by_alias=True, mode="python")
+        if doc.get("idempotency_key") is None:
+            doc.pop("idempotency_key", None)
+        try:
+            self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            existing = self.find_by_idempotency_key(order.idempotency_key or "")
+            if existing is None:
+                raise
+            return existing
+        return order
+
+    def get(self, order_id: str) -> Order | None:
+        """The order with this id, or None."""
+        doc = self.collection.find_one({"_id": order_id})
+        return Order.model_validate(doc) if doc else None
+
+    def find_by_idempotency_key(self, key: str) -> Order | None:
+        """The order first placed with this idempotency key, or None."""
+        doc = self.collection.find_one({"idempotency_key": key})
+        return Order.model_validate(doc) if doc else None
+
+    def find_stale(
+        self, statuses: Iterable[str], older_than: datetime, limit: int = 100
+    ) -> list[Order]:
+        """Orders still in one of these statuses whose last change is older than `older_than`."""
+        docs = (
+            self.collection.find(
+                {"status": {"$in": list(statuses)}, "updated_at": {"$lt": older_than}}
+            )
+            .sort("updated_at", 1)
+            .limit(limit)
+        )
+        return [Order.model_validate(doc) for doc in docs]
+
+    def update_where(self, guard: Document, update: Document) -> Order | None:
+        """Apply `update` only if the order matches `guard`; the new order, or None if not."""
+        doc = self.collection.find_one_and_update(
+            guard, update, return_document=ReturnDocument.AFTER
+        )
+        return Order.model_validate(doc) if doc else None

@@ -1,0 +1,58 @@
+"""Redis: the one client factory and the saga event stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+import redis
+
+from ordersaga.adapters.settings import Settings, get_settings
+from ordersaga.domain.errors import Unavailable
+from ordersaga.domain.events import SagaEvent
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+
+
+def get_redis(settings: Settings | None = None) -> redis.Redis:
+    """The pooled Redis client for these settings (decoded str responses)."""
+    settings = settings or get_settings()
+    return _client(settings.redis_url)
+
+
+class EventStream:
+    """The saga stream: appends events as entries `{id, type, order_id, data, causation_id, at}`."""
+
+    def __init__(self, client: redis.Redis, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> EventStream:
+        """The stream named in the settings, on the shared client."""
+        settings = settings or get_settings()
+        return cls(get_redis(settings), settings.stream_name)
+
+    def append(self, events: Iterable[SagaEvent]) -> list[str]:
+        """Append events in order in one round trip; returns their stream entry ids."""
+        pipe = self.client.pipeline(transaction=False)
+        for event in events:
+            pipe.xadd(self.name, event.to_fields())  # type: ignore[arg-type]
+        try:
+            return [str(entry_id) for entry_id in pipe.execute()]
+        except redis.RedisError as exc:
+            raise Unavailable(f"Redis is not reachable: {exc}") from exc
+
+    def read_all(self, count: int = 1000) -> list[tuple[str, SagaEvent]]:
+        """The first `count` entries with their events (for tools and tests)."""
+        entries: list[tuple[str, dict[str, str]]] = self.client.xrange(self.name, count=count)  # type: ignore[assignment]
+        return [(entry_id, SagaEvent.from_fields(fields)) for entry_id, fields in entries]

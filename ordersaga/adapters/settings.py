@@ -1,0 +1,45 @@
+"""The one settings object: environment variables, a `.env` file, or OpenFaaS secret files."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
+
+
+class Settings(BaseSettings):
+    """Configuration shared by every function and service; names match the environment."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        extra="ignore",
+        secrets_dir=str(OPENFAAS_SECRETS) if OPENFAAS_SECRETS.is_dir() else None,
+    )
+
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = "orders"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    stream_name: str = "orders.events"
+    dead_letter_stream: str = "orders.dead"
+    connector_group: str = "saga-connector"
+    gateway_url: str = "http://127.0.0.1:8080"
+    # Shared secret for connector → function HMAC signatures (OpenFaaS secret `saga-signing-key`).
+    saga_signing_key: str = Field(default="dev-signing-key-change-me", alias="saga-signing-key")
+    max_body_bytes: int = 64 * 1024
+    mongo_timeout_ms: int = 5000
+
+    @property
+    def mongo_url_is_default(self) -> bool:
+        """True when no MONGO_URL was given (the local stack then starts its own server)."""
+        return "MONGO_URL" not in os.environ
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process."""
+    return Settings()

@@ -1,0 +1,100 @@
+"""Saga events: the one schema for what travels on the stream and what functions return."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordersaga.domain.models import utcnow
+
+# Follow-up event ids are derived from their cause, so a duplicate invocation of a step
+# answers with the very same events and every consumer can drop the repeat by id.
+_EVENT_NAMESPACE = uuid.UUID("6b1f5c2e-8f3a-4c1d-9a57-0d2e7f4b9c11")
+
+
+class EventType(StrEnum):
+    """Every event of the saga; the value is the `topic` a function subscribes to."""
+
+    ORDER_PLACED = "order.placed"
+    STOCK_RESERVED = "stock.reserved"
+    STOCK_REJECTED = "stock.rejected"
+    STOCK_RELEASED = "stock.released"
+    STOCK_REFILLED = "stock.refilled"
+    DELIVERY_DISPATCHED = "delivery.dispatched"
+    DELIVERY_FAILED = "delivery.failed"
+    DELIVERY_PROGRESSED = "delivery.progressed"
+    ORDER_CANCELLED = "order.cancelled"
+    ORDER_COMPLETED = "order.completed"
+
+
+class SagaEvent(BaseModel):
+    """One fact of the saga: `{id, type, order_id, data, causation_id, at}`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    type: EventType
+    order_id: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    causation_id: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def new(
+        cls, type_: EventType, order_id: str = "", data: dict[str, Any] | None = None
+    ) -> SagaEvent:
+        """A first event with a fresh random id (no cause inside the saga)."""
+        return cls(id=uuid.uuid4().hex, type=type_, order_id=order_id, data=data or {})
+
+    def follow_up(self, type_: EventType, data: dict[str, Any] | None = None) -> SagaEvent:
+        """The event this one causes; its id is a pure function of this id and the type."""
+        event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{self.id}:{type_.value}").hex
+        return SagaEvent(
+            id=event_id,
+            type=type_,
+            order_id=self.order_id,
+            data=data or {},
+            causation_id=self.id,
+        )
+
+    def to_fields(self) -> dict[str, str]:
+        """Flat string fields for a Redis stream entry."""
+        return {
+            "id": self.id,
+            "type": self.type.value,
+            "order_id": self.order_id,
+            "data": json.dumps(self.data, separators=(",", ":"), default=str),
+            "causation_id": self.causation_id or "",
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str] | dict[bytes, bytes]) -> SagaEvent:
+        """Parse a Redis stream entry written by `to_fields` (bytes or str keys)."""
+        decoded = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in fields.items()
+        }
+        return cls(
+            id=decoded["id"],
+            type=EventType(decoded["type"]),
+            order_id=decoded.get("order_id", ""),
+            data=json.loads(decoded.get("data") or "{}"),
+            causation_id=decoded.get("causation_id") or None,
+            at=datetime.fromisoformat(decoded["at"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as JSON for HTTP bodies (`{"events": [...]}`) and notify messages."""
+        return self.model_dump(mode="json")
+
+
+class FunctionResult(BaseModel):
+    """What a saga function answers to the connector: the follow-up events to append."""
+
+    events: list[SagaEvent] = Field(default_factory=list)

@@ -1,0 +1,177 @@
+"""Domain models: menu items, orders with their history, deliveries, and the place-order request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+
+MAX_LINES = 20
+MAX_QUANTITY = 50
+
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (naive datetimes are never stored)."""
+    return datetime.now(UTC)
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its saga; DELIVERED and CANCELLED are final."""
+
+    PENDING = "PENDING"
+    STOCK_RESERVED = "STOCK_RESERVED"
+    DISPATCHED = "DISPATCHED"
+    PREPARING = "PREPARING"
+    IN_TRANSIT = "IN_TRANSIT"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        """True for the states a saga ends in."""
+        return self in (OrderStatus.DELIVERED, OrderStatus.CANCELLED)
+
+
+class Strict(BaseModel):
+    """Base for request models: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Customer(Strict):
+    """Who ordered and where it goes."""
+
+    name: ShortText
+    address: LongText
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}$")] | None = None
+
+
+class OrderLineRequest(Strict):
+    """One line of a place-order request."""
+
+    sku: Sku
+    quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
+
+
+class PlaceOrderRequest(Strict):
+    """The body of `POST /function/place-order`."""
+
+    customer: Customer
+    items: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
+    note: Annotated[str, StringConstraints(max_length=300)] | None = None
+
+
+class MenuItem(BaseModel):
+    """A dish on the menu with its stock counters (one document per sku)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    sku: str = Field(alias="_id")
+    name: str
+    description: str = ""
+    category: str = ""
+    price_cents: int = Field(ge=0)
+    available: int = Field(ge=0)
+    reserved: int = Field(default=0, ge=0)
+    delivered: int = Field(default=0, ge=0)
+    initial: int = Field(default=0, ge=0)
+    refilled: int = Field(default=0, ge=0)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def price(self) -> float:
+        """Price in currency units, for display; arithmetic uses `price_cents`."""
+        return self.price_cents / 100
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stock(self) -> int:
+        """Units that can still be ordered."""
+        return self.available
+
+    def to_public(self) -> dict[str, Any]:
+        """The menu entry as the `menu` function returns it."""
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "description": self.description,
+            "category": self.category,
+            "price": self.price,
+            "price_cents": self.price_cents,
+            "stock": self.stock,
+            "sold_out": self.available == 0,
+        }
+
+
+class OrderLine(BaseModel):
+    """One priced line of a stored order."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+class HistoryEntry(BaseModel):
+    """One status an order passed through, with the event that moved it there."""
+
+    status: OrderStatus
+    at: datetime
+    event_id: str
+    reason: str | None = None
+
+
+class Delivery(BaseModel):
+    """The delivery of an order: who brings it and where it is."""
+
+    courier: str
+    eta_minutes: int | None = None
+    dispatched_at: datetime | None = None
+
+
+class Order(BaseModel):
+    """An order document: lines, customer, current status and the history behind it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    order_id: str = Field(alias="_id")
+    customer: Customer
+    lines: list[OrderLine]
+    total_cents: int
+    note: str | None = None
+    status: OrderStatus
+    history: list[HistoryEntry]
+    cancel_reason: str | None = None
+    delivery: Delivery | None = None
+    idempotency_key: str | None = None
+    placed_event_id: str
+    created_at: datetime
+    updated_at: datetime
+
+    def to_public(self) -> dict[str, Any]:
+        """The order as `order-status` and `place-order` return it."""
+        body: dict[str, Any] = {
+            "order_id": self.order_id,
+            "status": self.status.value,
+            "customer": self.customer.model_dump(exclude_none=True),
+            "items": [line.model_dump() for line in self.lines],
+            "total_cents": self.total_cents,
+            "total": self.total_cents / 100,
+            "history": [entry.model_dump(mode="json", exclude_none=True) for entry in self.history],
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+        if self.note:
+            body["note"] = self.note
+        if self.cancel_reason:
+            body["cancel_reason"] = self.cancel_reason
+        if self.delivery:
+            body["delivery"] = self.delivery.model_dump(mode="json", exclude_none=True)
+        return body

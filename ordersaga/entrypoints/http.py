@@ -1,0 +1,152 @@
+"""The python3-http handler contract: request parsing, JSON responses, the one error mapping."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from pymongo.errors import PyMongoError
+from redis import RedisError
+
+from ordersaga.adapters.settings import get_settings
+from ordersaga.domain.errors import (
+    ApiError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+log = logging.getLogger("ordersaga.http")
+
+Response = dict[str, Any]
+M = TypeVar("M", bound=BaseModel)
+
+
+class Event(Protocol):
+    """What the python3-http template passes as `event`."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    method: str
+    query: Mapping[str, str]
+    path: str
+
+
+class Context(Protocol):
+    """What the python3-http template passes as `context`."""
+
+    hostname: str
+
+
+Handler = Callable[[Event, Context], Response]
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """A response dict whose body is serialised JSON (the template does not serialise lists)."""
+    return {
+        "statusCode": status,
+        "body": json.dumps(body, separators=(",", ":"), default=str),
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+    }
+
+
+def error_response(error: ApiError) -> Response:
+    """The one mapping from an error to an HTTP response."""
+    return json_response(error.status, error.to_body())
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """`("items", 0, "quantity")` → `"items[0].quantity"`."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _reject_operator_keys(value: Any, path: str = "") -> None:
+    """Refuse keys that MongoDB could read as operators or paths (`$where`, `a.b`)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if str(key).startswith("$") or "." in str(key):
+                raise ValidationFailed("keys may not start with '$' or contain '.'", here)
+            _reject_operator_keys(item, here)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_operator_keys(item, f"{path}[{index}]")
+
+
+def parse_json(event: Event) -> Any:
+    """The request body as JSON, after checking its size and content type."""
+    body = event.body or b""
+    if len(body) > get_settings().max_body_bytes:
+        raise PayloadTooLarge(f"the body may be at most {get_settings().max_body_bytes} bytes")
+    content_type = header(event, "Content-Type").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("send the body as application/json", "Content-Type")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(f"the body is not valid JSON: {exc}", "body") from exc
+    _reject_operator_keys(data)
+    return data
+
+
+def parse_body(event: Event, model: type[M]) -> M:
+    """The request body validated into `model`; the first problem is reported with its field."""
+    data = parse_json(event)
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", "body")
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        raise ValidationFailed(first["msg"], field_path(tuple(first["loc"]))) from exc
+
+
+def header(event: Event, name: str) -> str:
+    """A request header, case-insensitively, or ''."""
+    value = event.headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in event.headers.items() if k.lower() == lowered), "")
+    return value
+
+
+def path_parts(event: Event) -> list[str]:
+    """The non-empty segments of the path after `/function/<name>`."""
+    return [part for part in (event.path or "/").split("/") if part]
+
+
+def http_function(
+    routes: Mapping[str, Callable[[Event, Context], Response]],
+) -> Handler:
+    """Build `handle(event, context)` from per-method routes, mapping every error to JSON."""
+
+    def handle(event: Event, context: Context) -> Response:
+        try:
+            route = routes.get(event.method.upper())
+            if route is None:
+                raise MethodNotAllowed(
+                    f"use {', '.join(sorted(routes))}, not {event.method.upper()}", "method"
+                )
+            return route(event, context)
+        except ApiError as error:
+            return error_response(error)
+        except (PyMongoError, RedisError) as exc:
+            log.warning("backing service failed: %s", exc)
+            return error_response(Unavailable("a backing service is unavailable, retry shortly"))
+        except Exception:
+            log.exception("unhandled error in %s %s", event.method, event.path)
+            return json_response(500, {"error": "internal", "message": "internal error"})
+
+    return handle

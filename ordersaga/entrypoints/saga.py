@@ -1,0 +1,51 @@
+"""The entry point of a saga step: a signed POST of one event, answered with follow-up events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import ValidationError as PydanticValidationError
+
+from ordersaga.adapters.settings import get_settings
+from ordersaga.domain.errors import ValidationFailed
+from ordersaga.domain.events import SagaEvent
+from ordersaga.entrypoints.http import (
+    Context,
+    Event,
+    Handler,
+    Response,
+    field_path,
+    header,
+    http_function,
+    json_response,
+    parse_json,
+)
+from ordersaga.entrypoints.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+Step = Callable[[SagaEvent], list[SagaEvent]]
+
+
+def parse_event(event: Event) -> SagaEvent:
+    """The saga event in a step's request body, after checking the connector's signature."""
+    verify(
+        header(event, TIMESTAMP_HEADER),
+        header(event, SIGNATURE_HEADER),
+        event.body or b"",
+        get_settings().saga_signing_key,
+    )
+    data = parse_json(event)
+    try:
+        return SagaEvent.model_validate(data)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        raise ValidationFailed(first["msg"], field_path(tuple(first["loc"]))) from exc
+
+
+def saga_step(step: Step) -> Handler:
+    """`handle(event, context)` for a step: verify, parse, run, answer `{"events": [...]}`."""
+
+    def on_post(event: Event, context: Context) -> Response:
+        follow_ups = step(parse_event(event))
+        return json_response(200, {"events": [e.to_json() for e in follow_ups]})
+
+    return http_function({"POST": on_post})
