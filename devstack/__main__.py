@@ -8,6 +8,7 @@ import secrets
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -25,6 +26,24 @@ from devstack.processes import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Service:
+    """A long-running part of the system started after the gateway (connector, notify, UI)."""
+
+    name: str
+    args: list[str]  # after the python executable, e.g. ["-m", "connector"]
+    port_env: str | None = None  # env var naming its port, passed on to it
+    default_port: int = 0
+    health_path: str = "/healthz"
+    url_label: str = ""  # shown in the summary when set
+    extra_pythonpath: str = ""  # a folder (relative to the repo) added to PYTHONPATH
+
+
+# Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL and
+# GATEWAY_PASSWORD, plus its port in `port_env`.
+SERVICES: list[Service] = []
 
 
 def _port(env_name: str, default: int) -> int:
@@ -52,6 +71,36 @@ def _healthy(url: str) -> bool:
         return requests.get(url, timeout=1).ok
     except requests.RequestException:
         return False
+
+
+def _start_service(
+    service: Service, env: dict[str, str], logs: Path, started: list[ManagedProcess]
+) -> str:
+    """Start one service, wait for its health check, and return its summary line."""
+    service_env = dict(env)
+    pythonpath = [str(REPO_ROOT)]
+    if service.extra_pythonpath:
+        pythonpath.append(str(REPO_ROOT / service.extra_pythonpath))
+    service_env["PYTHONPATH"] = os.pathsep.join(pythonpath)
+    port = 0
+    if service.port_env:
+        port = _port(service.port_env, service.default_port)
+        service_env[service.port_env] = str(port)
+        env[service.port_env] = str(port)
+    print(f"• starting {service.name}" + (f" on 127.0.0.1:{port}" if port else ""))
+    proc = spawn(
+        service.name,
+        [sys.executable, *service.args],
+        service_env,
+        logs / f"{service.name}.log",
+        REPO_ROOT,
+    )
+    started.append(proc)
+    if port:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _healthy(url + service.health_path), service.name, 90, proc.process)
+        return f"  {service.url_label or service.name:<9} {url}"
+    return ""
 
 
 def up(data_dir: Path) -> int:
@@ -103,10 +152,12 @@ def up(data_dir: Path) -> int:
         )
         started.append(gateway)
         wait_for(lambda: _healthy(f"{gateway_url}/healthz"), "the gateway", 90, gateway.process)
+        summary = [f"  gateway   {gateway_url}  (/system/* user admin, password {password})"]
+        for service in SERVICES:
+            summary.append(_start_service(service, env, logs, started))
 
         print(
-            "\nOrders FaaS is up.\n"
-            f"  gateway   {gateway_url}  (/system/* user admin, password {password})\n"
+            "\nOrders FaaS is up.\n" + "\n".join(line for line in summary if line) + "\n"
             f"  menu      curl {gateway_url}/function/menu\n"
             f"  order     curl -H 'Content-Type: application/json' -d "
             """'{"customer":{"name":"Ada","address":"1 Loop St"},"""

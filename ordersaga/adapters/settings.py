@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     connector_group: str = "saga-connector"
     gateway_url: str = "http://127.0.0.1:8080"
     # Shared secret for connector → function HMAC signatures (OpenFaaS secret `saga-signing-key`).
-    saga_signing_key: str = Field(default="dev-signing-key-change-me", alias="saga-signing-key")
+    saga_signing_key: str = Field(
+        default="dev-signing-key-change-me",
+        validation_alias=AliasChoices("saga_signing_key", "saga-signing-key"),
+    )
     max_body_bytes: int = 64 * 1024
     mongo_timeout_ms: int = 5000
 

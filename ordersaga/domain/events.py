@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ordersaga.domain.models import utcnow
+from ordersaga.domain.models import OrderStatus, utcnow
 
 # Follow-up event ids are derived from their cause, so a duplicate invocation of a step
 # answers with the very same events and every consumer can drop the repeat by id.
@@ -98,3 +98,23 @@ class FunctionResult(BaseModel):
     """What a saga function answers to the connector: the follow-up events to append."""
 
     events: list[SagaEvent] = Field(default_factory=list)
+
+
+# The order status an event announces, for projections and notify; None when it is no change.
+_STATUS_OF: dict[EventType, OrderStatus] = {
+    EventType.ORDER_PLACED: OrderStatus.PENDING,
+    EventType.STOCK_RESERVED: OrderStatus.STOCK_RESERVED,
+    EventType.DELIVERY_DISPATCHED: OrderStatus.DISPATCHED,
+    EventType.ORDER_CANCELLED: OrderStatus.CANCELLED,
+    EventType.ORDER_COMPLETED: OrderStatus.DELIVERED,
+}
+
+
+def status_after(event: SagaEvent) -> OrderStatus | None:
+    """The order status that `event` announces (`delivery.progressed` carries it in `data`)."""
+    if event.type is EventType.DELIVERY_PROGRESSED:
+        try:
+            return OrderStatus(event.data.get("status", ""))
+        except ValueError:
+            return None
+    return _STATUS_OF.get(event.type)

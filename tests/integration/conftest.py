@@ -1,0 +1,123 @@
+"""Real servers for integration tests: redis-server and SecantusDB on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.processes import free_port, start_redis, start_secantus, wait_for
+from ordersaga.adapters import settings as settings_module
+from ordersaga.adapters.mongo import MenuRepository, get_database
+from ordersaga.adapters.settings import Settings
+from ordersaga.demo_data import demo_menu
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server (append-only on) for the whole test session."""
+    port = free_port()
+    proc = start_redis(port, tmp_path_factory.mktemp("redis"))
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real SecantusDB server for the whole session (or MONGO_URL if it is set)."""
+    if os.getenv("TEST_MONGO_URL"):
+        yield os.environ["TEST_MONGO_URL"]
+        return
+    port = free_port()
+    proc = start_secantus(port, tmp_path_factory.mktemp("mongo"))
+    yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    proc.stop()
+
+
+@pytest.fixture
+def stack_env(redis_url: str, mongo_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment naming a fresh database and stream for one test; also applied in-process."""
+    suffix = uuid.uuid4().hex[:10]
+    env = {
+        "REDIS_URL": redis_url,
+        "MONGO_URL": mongo_url,
+        "MONGO_DB": f"test_{suffix}",
+        "STREAM_NAME": f"orders.events.{suffix}",
+        "DEAD_LETTER_STREAM": f"orders.dead.{suffix}",
+        "CONNECTOR_GROUP": f"saga-connector-{suffix}",
+        "GATEWAY_PASSWORD": "test-password",
+        "SAGA_SIGNING_KEY": "test-signing-key",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings_module.get_settings.cache_clear()
+    yield env
+    settings_module.get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(stack_env: dict[str, str]) -> Settings:
+    """The settings for this test's database and stream."""
+    return settings_module.get_settings()
+
+
+@pytest.fixture
+def seeded_menu(settings: Settings) -> None:
+    """The demo menu loaded into this test's database."""
+    MenuRepository(get_database(settings)).seed(demo_menu())
+
+
+@dataclass
+class RunningGateway:
+    """A `python -m gateway` process serving stack.yml against this test's servers."""
+
+    url: str
+    password: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """Basic auth for `/system/*`."""
+        return ("admin", self.password)
+
+
+def start_gateway(env: dict[str, str], extra_args: list[str] | None = None) -> RunningGateway:
+    """Start the gateway on a free port with `env` and wait until it is healthy."""
+    port = free_port()
+    full_env = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--port", str(port), "--no-cron", *(extra_args or [])],
+        env=full_env,
+        cwd=REPO_ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return requests.get(url + "/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    wait_for(healthy, "gateway", 90, proc)
+    return RunningGateway(url, env["GATEWAY_PASSWORD"], env, proc)
+
+
+@pytest.fixture
+def gateway(stack_env: dict[str, str], seeded_menu: None) -> Iterator[RunningGateway]:
+    """The local gateway running every function of stack.yml on this test's database."""
+    running = start_gateway(stack_env)
+    yield running
+    running.process.terminate()
+    running.process.wait(timeout=20)
