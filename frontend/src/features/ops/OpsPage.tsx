@@ -1,0 +1,144 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
+import { Radio } from "lucide-react";
+import { useEffect, useRef, useState } from "react";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Skeleton } from "@/components/ui/skeleton";
+import { fetchOpsSummary } from "@/lib/api";
+import { formatTime } from "@/lib/format";
+import { type FeedState, LiveFeed } from "@/lib/live";
+import type { NotifyMessage } from "@/lib/schemas";
+import { DeadLetters } from "./DeadLetters";
+import { Pipeline } from "./Pipeline";
+import { StockLevels } from "./StockLevels";
+import { ThroughputChart } from "./ThroughputChart";
+
+export const SUMMARY_REFRESH_MS = 5000;
+const RECENT_EVENTS = 12;
+
+/** Every saga event live from notify; each one also refreshes the summary (at most once a second). */
+function useAllOrdersFeed() {
+  const queryClient = useQueryClient();
+  const [events, setEvents] = useState<NotifyMessage[]>([]);
+  const [state, setState] = useState<FeedState>("connecting");
+  const lastRefresh = useRef(0);
+  useEffect(() => {
+    const feed = new LiveFeed({
+      path: "/orders",
+      onMessage: (message) => {
+        setEvents((current) => [message, ...current].slice(0, RECENT_EVENTS));
+        const now = Date.now();
+        if (now - lastRefresh.current > 1000) {
+          lastRefresh.current = now;
+          void queryClient.invalidateQueries({ queryKey: ["ops-summary"] });
+        }
+      },
+      onState: setState,
+    });
+    feed.start();
+    return () => feed.stop();
+  }, [queryClient]);
+  return { events, state };
+}
+
+function RecentEvents({ events }: { events: NotifyMessage[] }) {
+  if (events.length === 0) return <p className="text-sm text-muted-foreground">Waiting for events…</p>;
+  return (
+    <ol className="space-y-1 text-sm" aria-label="Recent events">
+      {events.map((event) => (
+        <li key={event.cursor} className="flex items-baseline gap-2">
+          <time className="tabular-nums text-xs text-muted-foreground" dateTime={event.at}>
+            {formatTime(event.at)}
+          </time>
+          <span className="font-medium">{event.type}</span>
+          {event.order_id && (
+            <Link
+              to="/orders/$orderId"
+              params={{ orderId: event.order_id }}
+              className="truncate font-mono text-xs text-primary underline-offset-2 hover:underline"
+            >
+              {event.order_id.slice(0, 8)}
+            </Link>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** The operations view: the saga as a pipeline, throughput, stock and dead letters, live. */
+export function OpsPage() {
+  const summary = useQuery({ queryKey: ["ops-summary"], queryFn: fetchOpsSummary, refetchInterval: SUMMARY_REFRESH_MS });
+  const live = useAllOrdersFeed();
+  const data = summary.data;
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <div>
+          <h1 className="text-2xl font-bold tracking-tight">Operations</h1>
+          <p className="text-sm text-muted-foreground">The order saga, live.</p>
+        </div>
+        <Badge variant={live.state === "live" ? "success" : "warning"}>
+          <Radio className="size-3" aria-hidden="true" />
+          {live.state === "live" ? "Live" : "Connecting…"}
+        </Badge>
+      </div>
+      {summary.isError && !data && (
+        <Alert variant="destructive">
+          <AlertTitle>The summary could not be loaded</AlertTitle>
+          <AlertDescription>{summary.error.message}</AlertDescription>
+        </Alert>
+      )}
+      <Card>
+        <CardHeader>
+          <CardTitle>Pipeline</CardTitle>
+          <CardDescription>Orders in each status right now.</CardDescription>
+        </CardHeader>
+        <CardContent>{data ? <Pipeline counts={data.orders_by_status} /> : <Skeleton className="h-16" />}</CardContent>
+      </Card>
+      <div className="grid gap-6 lg:grid-cols-2">
+        <Card>
+          <CardHeader>
+            <CardTitle>Throughput</CardTitle>
+            <CardDescription>Per minute, last 15 minutes.</CardDescription>
+          </CardHeader>
+          <CardContent>{data ? <ThroughputChart points={data.throughput} /> : <Skeleton className="h-36" />}</CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Event stream</CardTitle>
+            <CardDescription>
+              {data
+                ? `${data.stream.length} entries · ${data.stream.pending} pending · ${data.stream.dead_letters} dead letters`
+                : "Loading…"}
+            </CardDescription>
+          </CardHeader>
+          <CardContent>
+            <RecentEvents events={live.events} />
+          </CardContent>
+        </Card>
+      </div>
+      <div className="grid gap-6 lg:grid-cols-2">
+        <Card>
+          <CardHeader>
+            <CardTitle>Stock</CardTitle>
+            <CardDescription>Available, reserved, and refills (the mark is the initial stock).</CardDescription>
+          </CardHeader>
+          <CardContent>{data ? <StockLevels stock={data.stock} /> : <Skeleton className="h-64" />}</CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Dead letters</CardTitle>
+            <CardDescription>Events a function kept failing on. Replaying needs the admin password.</CardDescription>
+          </CardHeader>
+          <CardContent>
+            <DeadLetters />
+          </CardContent>
+        </Card>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,60 @@
+import { useQuery } from "@tanstack/react-query";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
+import { Skeleton } from "@/components/ui/skeleton";
+import { fetchMenu } from "@/lib/api";
+import type { Order } from "@/lib/schemas";
+import { Checkout } from "./Checkout";
+import { MenuList } from "./MenuList";
+import { useCart } from "./useCart";
+
+/** How often the menu's stock is refreshed while the shop is open. */
+export const MENU_REFRESH_MS = 3000;
+
+function MenuSkeleton() {
+  return (
+    <div className="grid gap-3 sm:grid-cols-2 xl:grid-cols-3" aria-busy="true" aria-label="Loading the menu">
+      {Array.from({ length: 6 }, (_, i) => (
+        <Skeleton key={i} className="h-32" />
+      ))}
+    </div>
+  );
+}
+
+/** The shop: the menu with live stock beside the cart and checkout form. */
+export function ShopPage({ onPlaced }: { onPlaced: (order: Order) => void }) {
+  const menu = useQuery({ queryKey: ["menu"], queryFn: fetchMenu, refetchInterval: MENU_REFRESH_MS });
+  const cart = useCart();
+  const count = (sku: string) => cart.lines.find((l) => l.sku === sku)?.quantity ?? 0;
+
+  return (
+    <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
+      <div>
+        <h1 className="mb-1 text-2xl font-bold tracking-tight">Menu</h1>
+        <p className="mb-6 text-sm text-muted-foreground">Stock updates live; sold-out dishes come back after a refill.</p>
+        {menu.isPending ? (
+          <MenuSkeleton />
+        ) : menu.isError && !menu.data ? (
+          <Alert variant="destructive">
+            <AlertTitle>The menu could not be loaded</AlertTitle>
+            <AlertDescription>
+              <p>{menu.error.message}</p>
+              <Button variant="outline" size="sm" className="mt-2" onClick={() => menu.refetch()}>
+                Try again
+              </Button>
+            </AlertDescription>
+          </Alert>
+        ) : menu.data.length === 0 ? (
+          <p className="rounded-md border border-dashed p-8 text-center text-muted-foreground">
+            The menu is empty. Load the demo menu with <code>python -m ordersaga.demo_data</code>.
+          </p>
+        ) : (
+          <MenuList items={menu.data} inCart={count} onAdd={cart.add} />
+        )}
+      </div>
+      <aside className="lg:sticky lg:top-20 lg:self-start" aria-label="Cart and checkout">
+        <Checkout menu={menu.data ?? []} cart={cart} onPlaced={onPlaced} />
+      </aside>
+    </div>
+  );
+}

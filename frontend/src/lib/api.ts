@@ -1,0 +1,87 @@
+import type { z } from "zod";
+import {
+  apiErrorSchema,
+  deadLettersSchema,
+  menuSchema,
+  type OrderForm,
+  opsSummarySchema,
+  orderSchema,
+  replayResultSchema,
+} from "./schemas";
+
+/** An error the gateway answered (`{"error","field","message"}`), or a transport failure. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string | null,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: fall through to a generic message
+  }
+  const parsed = apiErrorSchema.safeParse(body);
+  if (parsed.success) {
+    return new ApiError(response.status, parsed.data.error, parsed.data.message, parsed.data.field);
+  }
+  return new ApiError(response.status, "http_error", `The server answered ${response.status} ${response.statusText}`.trim());
+}
+
+/** Fetch JSON and validate it; anything unexpected becomes an ApiError a person can read. */
+export async function requestJson<S extends z.ZodType>(
+  url: string,
+  schema: S,
+  init?: RequestInit,
+): Promise<{ status: number; data: z.infer<S> }> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, headers: { Accept: "application/json", ...init?.headers } });
+  } catch {
+    throw new ApiError(0, "network", "Cannot reach the server. Check your connection and try again.");
+  }
+  if (!response.ok) throw await errorFrom(response);
+  const parsed = schema.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) {
+    throw new ApiError(response.status, "bad_response", `Unexpected answer from ${url}`);
+  }
+  return { status: response.status, data: parsed.data };
+}
+
+export const fetchMenu = async () => (await requestJson("/function/menu", menuSchema)).data;
+
+export const fetchOrder = async (orderId: string) =>
+  (await requestJson(`/function/order-status/${encodeURIComponent(orderId)}`, orderSchema)).data;
+
+export const fetchOpsSummary = async () => (await requestJson("/function/ops-summary", opsSummarySchema)).data;
+
+export const fetchDeadLetters = async () => (await requestJson("/function/dead-letters", deadLettersSchema)).data;
+
+/** Place an order; the same `idempotencyKey` on a retry returns the first order (200, not 202). */
+export async function placeOrder(form: OrderForm, idempotencyKey: string) {
+  const { status, data } = await requestJson("/function/place-order", orderSchema, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Idempotency-Key": idempotencyKey },
+    body: JSON.stringify(form),
+  });
+  return { created: status === 202, order: data };
+}
+
+/** Replay a dead letter; needs the gateway's admin password (HTTP Basic, user `admin`). */
+export async function replayDeadLetter(id: string, password: string) {
+  const token = btoa(`admin:${password}`);
+  return (
+    await requestJson(`/function/dead-letters/${encodeURIComponent(id)}/replay`, replayResultSchema, {
+      method: "POST",
+      headers: { Authorization: `Basic ${token}` },
+    })
+  ).data;
+}

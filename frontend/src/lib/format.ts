@@ -1,0 +1,28 @@
+import type { OrderStatus } from "./schemas";
+
+const money = new Intl.NumberFormat("en-IE", { style: "currency", currency: "EUR" });
+
+/** 1290 → "€12.90". */
+export function formatCents(cents: number): string {
+  return money.format(cents / 100);
+}
+
+/** A time of day with seconds, in the viewer's zone: "14:03:27". */
+export function formatTime(iso: string): string {
+  return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+const LABELS: Record<OrderStatus, string> = {
+  PENDING: "Order placed",
+  STOCK_RESERVED: "Stock reserved",
+  DISPATCHED: "Courier assigned",
+  PREPARING: "Preparing",
+  IN_TRANSIT: "On the way",
+  DELIVERED: "Delivered",
+  CANCELLED: "Cancelled",
+};
+
+/** A status as a person reads it. */
+export function statusLabel(status: OrderStatus): string {
+  return LABELS[status];
+}
