@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit integration clean-data
+.PHONY: up test lint typecheck unit integration e2e frontend frontend-check clean-data
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,30 @@ redis-server:
 	    echo "installing redis-server (apt)"; apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: run  sudo apt-get install -y redis-server  (or set REDIS_URL)"; exit 1; fi; }
 
-up: $(STAMP) redis-server
+# The web UI: `npm ci` when the lock file changed, `npm run build` when any source is newer
+# than the built index.html (python -m webui serves frontend/dist).
+FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	$(wildcard frontend/index.html frontend/vite.config.ts frontend/tsconfig*.json frontend/package.json)
+FRONTEND_MODULES := frontend/node_modules/.package-lock.json
+
+.PHONY: node
+node:
+	@command -v npm >/dev/null || { echo "Node.js >= 20.19 with npm is needed to build the frontend"; exit 1; }
+
+$(FRONTEND_MODULES): frontend/package-lock.json | node
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: $(FRONTEND_MODULES) $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+frontend: frontend/dist/index.html
+
+# Type-check and unit-test the frontend (Vitest + Testing Library).
+frontend-check: $(FRONTEND_MODULES)
+	cd frontend && npx tsc -b && npx vitest run
+
+up: $(STAMP) redis-server frontend
 	$(PY) -m devstack up
 
 lint: $(STAMP)
@@ -36,7 +59,11 @@ unit: $(STAMP)
 integration: $(STAMP) redis-server
 	$(PY) -m pytest tests/integration -q
 
-test: $(STAMP) redis-server lint typecheck
+# The whole stack and a real browser (Debian's chromium): see tests/e2e.
+e2e: $(STAMP) redis-server frontend
+	$(PY) -m pytest tests/e2e -q
+
+test: $(STAMP) redis-server lint typecheck frontend-check frontend
 	$(PY) -m pytest -q
 
 clean-data:

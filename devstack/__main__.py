@@ -43,7 +43,10 @@ class Service:
 
 # Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL and
 # GATEWAY_PASSWORD, plus its port in `port_env`.
-SERVICES: list[Service] = []
+SERVICES: list[Service] = [
+    # Last: it proxies /function/* to the gateway and /ws/*, /sse/* to notify.
+    Service("webui", ["-m", "webui"], port_env="FRONTEND_PORT", default_port=3000, url_label="ui"),
+]
 
 
 def _port(env_name: str, default: int) -> int:

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     dead_letter_stream: str = "orders.dead"
     connector_group: str = "saga-connector"
     gateway_url: str = "http://127.0.0.1:8080"
+    # The long-lived WebSocket/SSE service; the web UI server proxies `/ws/*` and `/sse/*` to it.
+    notify_url: str = "http://127.0.0.1:8081"
     # Shared secret for connector → function HMAC signatures (OpenFaaS secret `saga-signing-key`).
     saga_signing_key: str = Field(
         default="dev-signing-key-change-me",

@@ -1,0 +1,87 @@
+import { render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { json, mockFetch, renderWithQuery } from "@/test/helpers";
+import { DeadLetters } from "./DeadLetters";
+import { Pipeline } from "./Pipeline";
+import { StockLevels } from "./StockLevels";
+import { ThroughputChart } from "./ThroughputChart";
+
+const letter = {
+  id: "1700000000000-0",
+  source_id: "1699999999999-0",
+  type: "stock.reserved",
+  order_id: "0123456789abcdef0123456789abcdef",
+  function: "dispatch-delivery",
+  reason: "HTTP 500",
+  status_code: 500,
+  body_excerpt: "boom",
+  deliveries: 5,
+  failed_at: "2026-11-27T10:00:00+00:00",
+};
+
+describe("operations view", () => {
+  it("shows orders per status along the pipeline, zero where none", () => {
+    render(<Pipeline counts={{ PENDING: 2, DISPATCHED: 1, CANCELLED: 3 }} />);
+    expect(screen.getByTestId("count-PENDING")).toHaveTextContent("2");
+    expect(screen.getByTestId("count-IN_TRANSIT")).toHaveTextContent("0");
+    expect(screen.getByTestId("count-CANCELLED")).toHaveTextContent("3");
+  });
+
+  it("draws throughput with a summary for screen readers, and says when there is none", () => {
+    const { unmount } = render(
+      <ThroughputChart
+        points={[
+          { minute: "2026-11-27T10:00:00+00:00", placed: 3, delivered: 1, cancelled: 0 },
+          { minute: "2026-11-27T10:01:00+00:00", placed: 2, delivered: 2, cancelled: 1 },
+        ]}
+      />,
+    );
+    expect(screen.getByRole("img")).toHaveAccessibleName(/5 placed, 3 delivered, 1 cancelled/);
+    unmount();
+    render(<ThroughputChart points={[]} />);
+    expect(screen.getByText("No orders in the last minutes.")).toBeInTheDocument();
+  });
+
+  it("marks refilled stock and sold-out items", () => {
+    render(
+      <StockLevels
+        stock={[
+          { sku: "A", name: "Fries", available: 0, reserved: 0, initial: 10, refilled: 0 },
+          { sku: "B", name: "Water", available: 12, reserved: 2, initial: 10, refilled: 5, last_refill_at: "2026-11-27T10:00:00Z" },
+        ]}
+      />,
+    );
+    expect(screen.getByText("sold out")).toBeInTheDocument();
+    expect(screen.getByText(/refilled \+5/)).toBeInTheDocument();
+    expect(screen.getByRole("meter", { name: "Water stock" })).toHaveAttribute("aria-valuenow", "12");
+  });
+
+  it("says when there are no dead letters", async () => {
+    mockFetch(() => json(200, []));
+    renderWithQuery(<DeadLetters />);
+    expect(await screen.findByText(/No dead letters/)).toBeInTheDocument();
+  });
+
+  it("replays a dead letter with the admin password as HTTP Basic auth, refusing a wrong one", async () => {
+    const fetch = mockFetch((url, init) => {
+      if (url === "/function/dead-letters") return json(200, [letter]);
+      const auth = new Headers(init?.headers).get("Authorization");
+      if (auth === `Basic ${btoa("admin:s3cret")}`) return json(200, { replayed: letter.id, new_id: "1700000000001-0" });
+      return json(401, { error: "unauthorized", message: "admin password required" });
+    });
+    const user = userEvent.setup();
+    renderWithQuery(<DeadLetters />);
+    await user.click(await screen.findByRole("button", { name: /replay stock\.reserved/i }));
+    const dialog = screen.getByRole("dialog");
+    await user.type(within(dialog).getByLabelText("Admin password"), "guess");
+    await user.click(within(dialog).getByRole("button", { name: "Replay" }));
+    expect(await within(dialog).findByText("Wrong password.")).toBeInTheDocument();
+    await user.clear(within(dialog).getByLabelText("Admin password"));
+    await user.type(within(dialog).getByLabelText("Admin password"), "s3cret");
+    await user.click(within(dialog).getByRole("button", { name: "Replay" }));
+    await waitFor(() => expect(screen.getAllByText(/Replayed 1700000000000-0 as 1700000000001-0/).length).toBeGreaterThan(0));
+    const replays = fetch.mock.calls.filter(([url]) => url === `/function/dead-letters/${letter.id}/replay`);
+    expect(replays.map(([, init]) => init?.method)).toEqual(["POST", "POST"]);
+  });
+});

@@ -1,0 +1,42 @@
+"""`python -m webui`: serve the built frontend on FRONTEND_PORT and proxy the API to the stack."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import uvicorn
+
+from ordersaga.logs import configure_logging
+from webui.app import create_app
+from webui.config import WebConfig
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the server until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="webui", description=__doc__)
+    parser.add_argument("--host", default=os.getenv("FRONTEND_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.getenv("FRONTEND_PORT", "3000")))
+    parser.add_argument("--dist", type=Path, default=None, help="folder of the built frontend")
+    args = parser.parse_args(argv)
+    configure_logging("webui")
+    config = WebConfig.from_settings(args.dist)
+    print(
+        f"webui on http://{args.host}:{args.port} (gateway {config.gateway_url}, "
+        f"notify {config.notify_url}, files {config.dist_dir})",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=3,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Where the web UI server finds the built frontend, the gateway and notify."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ordersaga.adapters.settings import get_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIST = REPO_ROOT / "frontend" / "dist"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The upstreams and the folder of built files the server uses."""
+
+    gateway_url: str
+    notify_url: str
+    dist_dir: Path = DEFAULT_DIST
+    upstream_timeout_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, dist_dir: Path | None = None) -> WebConfig:
+        """From the shared settings; a bare NOTIFY_PORT (as `make up` exports) names notify too."""
+        settings = get_settings()
+        notify_url = settings.notify_url
+        if "NOTIFY_URL" not in os.environ and os.getenv("NOTIFY_PORT"):
+            notify_url = f"http://127.0.0.1:{os.environ['NOTIFY_PORT']}"
+        dist = dist_dir or Path(os.getenv("FRONTEND_DIST", str(DEFAULT_DIST)))
+        return cls(settings.gateway_url.rstrip("/"), notify_url.rstrip("/"), dist)

@@ -1,0 +1,106 @@
+"""Plain and streaming (SSE) HTTP proxying to the gateway and notify."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+log = logging.getLogger("webui.proxy")
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "content-encoding",
+    }
+)
+
+
+def forward_headers(headers: Mapping[str, str], request: Request | None = None) -> dict[str, str]:
+    """The end-to-end headers of a request or response, plus X-Forwarded-* for a request."""
+    kept = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
+    if request is not None:
+        kept.pop("accept-encoding", None)  # let httpx negotiate, and relay the decoded body
+        if request.client:
+            kept["x-forwarded-for"] = request.client.host
+        kept["x-forwarded-host"] = request.headers.get("host", "")
+        kept["x-forwarded-proto"] = request.url.scheme
+    return kept
+
+
+def upstream_url(base: str, request: Request) -> str:
+    """`base` + the request's path and query string."""
+    query = request.url.query
+    return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+
+
+def _unreachable(what: str, url: str, exc: Exception) -> JSONResponse:
+    timed_out = isinstance(exc, httpx.TimeoutException)
+    log.warning("upstream failed", extra={"upstream": what, "url": url, "error": repr(exc)})
+    return JSONResponse(
+        {
+            "error": "gateway_timeout" if timed_out else "bad_gateway",
+            "message": f"the {what} did not answer"
+            + (" in time" if timed_out else f" at {url.split('/', 3)[2]}"),
+        },
+        status_code=504 if timed_out else 502,
+    )
+
+
+async def proxy_http(client: httpx.AsyncClient, base: str, what: str, request: Request) -> Response:
+    """Send the request on to `base` and return its answer (bodies here are small JSON)."""
+    url = upstream_url(base, request)
+    try:
+        answer = await client.request(
+            request.method,
+            url,
+            headers=forward_headers(request.headers, request),
+            content=await request.body(),
+        )
+    except httpx.HTTPError as exc:
+        return _unreachable(what, url, exc)
+    return Response(answer.content, answer.status_code, forward_headers(answer.headers))
+
+
+async def proxy_stream(
+    client: httpx.AsyncClient, base: str, what: str, request: Request
+) -> Response:
+    """Relay a long-lived streaming answer (server-sent events) chunk by chunk as it arrives."""
+    url = upstream_url(base, request)
+    outgoing = client.build_request(
+        "GET",
+        url,
+        headers=forward_headers(request.headers, request),
+        timeout=httpx.Timeout(10.0, read=None),
+    )
+    try:
+        answer = await client.send(outgoing, stream=True)
+    except httpx.HTTPError as exc:
+        return _unreachable(what, url, exc)
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in answer.aiter_raw():
+                yield chunk
+        except httpx.HTTPError:
+            log.info("stream ended by upstream", extra={"url": url})
+        finally:
+            await answer.aclose()
+
+    headers = forward_headers(answer.headers)
+    headers["cache-control"] = "no-cache"
+    headers["x-accel-buffering"] = "no"
+    return StreamingResponse(relay(), answer.status_code, headers)

@@ -1,0 +1,92 @@
+"""WebSocket relay to notify: same-origin browsers only, messages passed both ways unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Origin
+
+log = logging.getLogger("webui.websocket")
+
+POLICY_VIOLATION = 1008
+
+
+def same_origin(websocket: WebSocket) -> bool:
+    """Whether the handshake comes from a page this server served (or from a non-browser)."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == websocket.headers.get("host", "")
+
+
+def ws_url(http_base: str, websocket: WebSocket) -> str:
+    """notify's WebSocket URL for this request's path and query string."""
+    base = "ws" + http_base.removeprefix("http")
+    query = websocket.url.query
+    return f"{base}{websocket.url.path}" + (f"?{query}" if query else "")
+
+
+async def _browser_to_upstream(websocket: WebSocket, upstream: ClientConnection) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await upstream.send(message["text"])
+        elif message.get("bytes") is not None:
+            await upstream.send(message["bytes"])
+
+
+async def _upstream_to_browser(websocket: WebSocket, upstream: ClientConnection) -> None:
+    async for message in upstream:
+        if isinstance(message, str):
+            await websocket.send_text(message)
+        else:
+            await websocket.send_bytes(message)
+
+
+async def relay_websocket(websocket: WebSocket, notify_url: str) -> None:
+    """Open the same WebSocket on notify, then pass messages until either side closes.
+
+    The browser's handshake is refused (HTTP 403) when notify refuses or cannot be reached,
+    so the page sees a failed connection and can fall back to SSE.
+    """
+    if not same_origin(websocket):
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    url = ws_url(notify_url, websocket)
+    origin = websocket.headers.get("origin")
+    try:
+        upstream = await connect(url, origin=Origin(origin) if origin else None, open_timeout=5)
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        status = exc.response.status_code if isinstance(exc, InvalidStatus) else None
+        log.warning("notify refused the websocket", extra={"url": url, "status": status})
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    close_code = 1000
+    async with upstream:
+        tasks = [
+            asyncio.create_task(_browser_to_upstream(websocket, upstream)),
+            asyncio.create_task(_upstream_to_browser(websocket, upstream)),
+        ]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for task in done:
+            error = task.exception()
+            if error is not None and not isinstance(error, ConnectionClosed | WebSocketDisconnect):
+                log.warning("websocket relay failed", extra={"error": repr(error)})
+                close_code = 1011
+        if upstream.close_code not in (None, 1005, 1006):
+            close_code = upstream.close_code
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code=close_code)
