@@ -1,0 +1,125 @@
+"""The web UI server: the built app and the gateway proxy, with the network replaced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from webui.app import create_app
+from webui.config import WebConfig
+
+GATEWAY = "http://gateway.test"
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<div id=root></div>")
+    (tmp_path / "assets" / "index-abc.js").write_text("console.log(1)")
+    (tmp_path.parent / "secret.txt").write_text("do not serve")
+    return tmp_path
+
+
+def client_for(dist: Path, handler: httpx.MockTransport | None = None) -> TestClient:
+    config = WebConfig(gateway_url=GATEWAY, notify_url="http://notify.test", dist_dir=dist)
+    return TestClient(create_app(config, transport=handler))
+
+
+def test_api_calls_reach_the_gateway_with_method_path_query_body_and_headers(dist: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json={"order_id": "abc"}, headers={"Location": "/x"})
+
+    with client_for(dist, httpx.MockTransport(gateway)) as client:
+        answer = client.post(
+            "/function/place-order?dry=1",
+            content=b'{"items":[]}',
+            headers={"Idempotency-Key": "k-1", "Content-Type": "application/json"},
+        )
+    assert answer.status_code == 202
+    assert answer.json() == {"order_id": "abc"}
+    assert answer.headers["location"] == "/x"
+    request = seen[0]
+    assert str(request.url) == f"{GATEWAY}/function/place-order?dry=1"
+    assert request.method == "POST"
+    assert request.content == b'{"items":[]}'
+    assert request.headers["idempotency-key"] == "k-1"
+    assert request.headers["x-forwarded-proto"] == "http"
+
+
+def test_gateway_errors_pass_through_unchanged(dist: Path) -> None:
+    error = {"error": "validation", "field": "customer.name", "message": "required"}
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json=error)
+
+    with client_for(dist, httpx.MockTransport(gateway)) as client:
+        answer = client.post("/function/place-order", json={})
+    assert answer.status_code == 400
+    assert answer.json() == error
+
+
+def test_unreachable_gateway_is_a_502_json_error(dist: Path) -> None:
+    def gateway(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with client_for(dist, httpx.MockTransport(gateway)) as client:
+        answer = client.get("/function/menu")
+    assert answer.status_code == 502
+    assert answer.json()["error"] == "bad_gateway"
+
+
+def test_slow_gateway_is_a_504_json_error(dist: Path) -> None:
+    def gateway(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with client_for(dist, httpx.MockTransport(gateway)) as client:
+        answer = client.get("/function/menu")
+    assert answer.status_code == 504
+    assert json.loads(answer.text)["error"] == "gateway_timeout"
+
+
+def test_app_routes_get_index_html_so_a_reload_on_a_tracking_page_works(dist: Path) -> None:
+    with client_for(dist) as client:
+        for path in ("/", "/ops", "/orders/0123456789abcdef0123456789abcdef"):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            assert "root" in answer.text
+            assert answer.headers["cache-control"] == "no-cache"
+
+
+def test_hashed_assets_are_served_and_cached(dist: Path) -> None:
+    with client_for(dist) as client:
+        answer = client.get("/assets/index-abc.js")
+        missing = client.get("/assets/index-old.js")
+    assert answer.text == "console.log(1)"
+    assert "immutable" in answer.headers["cache-control"]
+    assert missing.status_code == 404
+
+
+def test_files_outside_the_build_are_never_served(dist: Path) -> None:
+    with client_for(dist) as client:
+        answer = client.get("/..%2Fsecret.txt")
+    assert answer.status_code == 404
+    assert "do not serve" not in answer.text
+
+
+def test_an_unbuilt_frontend_says_how_to_build_it(tmp_path: Path) -> None:
+    with client_for(tmp_path / "missing") as client:
+        page = client.get("/")
+        health = client.get("/healthz")
+    assert page.status_code == 503
+    assert "make frontend" in page.text
+    assert health.json() == {"status": "ok", "frontend_built": False}
+
+
+def test_notify_port_from_make_up_names_the_notify_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFY_URL", raising=False)
+    monkeypatch.setenv("NOTIFY_PORT", "18081")
+    assert WebConfig.from_settings().notify_url == "http://127.0.0.1:18081"
