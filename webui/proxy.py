@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
@@ -39,6 +40,14 @@ def forward_headers(headers: Mapping[str, str], request: Request | None = None) 
         kept["x-forwarded-host"] = request.headers.get("host", "")
         kept["x-forwarded-proto"] = request.url.scheme
     return kept
+
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """Whether a request comes from a page this server served (or from a non-browser)."""
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
 
 
 def upstream_url(base: str, request: Request) -> str:
@@ -80,10 +89,17 @@ async def proxy_stream(
 ) -> Response:
     """Relay a long-lived streaming answer (server-sent events) chunk by chunk as it arrives."""
     url = upstream_url(base, request)
+    if not same_origin(request.headers):
+        return JSONResponse(
+            {"error": "forbidden", "field": "origin", "message": "cross-origin stream refused"},
+            status_code=403,
+        )
+    headers = forward_headers(request.headers, request)
+    headers.pop("origin", None)  # checked above; upstream sees a same-origin client
     outgoing = client.build_request(
         "GET",
         url,
-        headers=forward_headers(request.headers, request),
+        headers=headers,
         timeout=httpx.Timeout(10.0, read=None),
     )
     try:
@@ -101,6 +117,7 @@ async def proxy_stream(
             await answer.aclose()
 
     headers = forward_headers(answer.headers)
+    headers.pop("content-length", None)
     headers["cache-control"] = "no-cache"
     headers["x-accel-buffering"] = "no"
     return StreamingResponse(relay(), answer.status_code, headers)

@@ -5,24 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.typing import Origin
+
+from webui.proxy import same_origin
 
 log = logging.getLogger("webui.websocket")
 
 POLICY_VIOLATION = 1008
-
-
-def same_origin(websocket: WebSocket) -> bool:
-    """Whether the handshake comes from a page this server served (or from a non-browser)."""
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc == websocket.headers.get("host", "")
 
 
 def ws_url(http_base: str, websocket: WebSocket) -> str:
@@ -57,13 +49,14 @@ async def relay_websocket(websocket: WebSocket, notify_url: str) -> None:
     The browser's handshake is refused (HTTP 403) when notify refuses or cannot be reached,
     so the page sees a failed connection and can fall back to SSE.
     """
-    if not same_origin(websocket):
+    if not same_origin(websocket.headers):
         await websocket.close(code=POLICY_VIOLATION)
         return
     url = ws_url(notify_url, websocket)
-    origin = websocket.headers.get("origin")
     try:
-        upstream = await connect(url, origin=Origin(origin) if origin else None, open_timeout=5)
+        # The Origin was checked above; notify sees this server as a non-browser client (no
+        # Origin), so it accepts whatever port the UI is served on.
+        upstream = await connect(url, open_timeout=5)
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         status = exc.response.status_code if isinstance(exc, InvalidStatus) else None
         log.warning("notify refused the websocket", extra={"url": url, "status": status})

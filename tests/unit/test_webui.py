@@ -123,3 +123,32 @@ def test_notify_port_from_make_up_names_the_notify_url(monkeypatch: pytest.Monke
     monkeypatch.delenv("NOTIFY_URL", raising=False)
     monkeypatch.setenv("NOTIFY_PORT", "18081")
     assert WebConfig.from_settings().notify_url == "http://127.0.0.1:18081"
+
+
+def test_event_streams_refuse_pages_of_another_origin(dist: Path) -> None:
+    def notify(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("a cross-origin stream must not reach notify")
+
+    with client_for(dist, httpx.MockTransport(notify)) as client:
+        answer = client.get("/sse/orders/abc", headers={"Origin": "http://evil.example"})
+    assert answer.status_code == 403
+    assert answer.json()["field"] == "origin"
+
+
+def test_event_streams_reach_notify_without_the_browser_origin(dist: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def notify(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = b'id: 1-0\ndata: {"cursor":"1-0"}\n\n'
+        return httpx.Response(200, content=body, headers={"Content-Type": "text/event-stream"})
+
+    with client_for(dist, httpx.MockTransport(notify)) as client:
+        answer = client.get(
+            "/sse/orders/abc?after=0-1",
+            headers={"Origin": "http://testserver", "Last-Event-ID": "0-5"},
+        )
+    assert answer.text == 'id: 1-0\ndata: {"cursor":"1-0"}\n\n'
+    assert str(seen[0].url) == "http://notify.test/sse/orders/abc?after=0-1"
+    assert seen[0].headers["last-event-id"] == "0-5"
+    assert "origin" not in seen[0].headers

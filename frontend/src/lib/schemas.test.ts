@@ -49,6 +49,11 @@ describe("API response schemas", () => {
     expect(notifyMessageSchema.safeParse({ ...message, cursor: "latest" }).success).toBe(false);
   });
 
+  it("accepts a resync message for the all-orders stream", () => {
+    const resync = { cursor: "5-0", event_id: null, type: "resync", order_id: null, status: null, at: null, data: { reason: "trimmed" } };
+    expect(notifyMessageSchema.parse(resync).type).toBe("resync");
+  });
+
   it("accepts the ops summary contract", () => {
     const summary = opsSummarySchema.parse({
       orders_by_status: { PENDING: 1, DELIVERED: 4 },

@@ -79,14 +79,17 @@ export const orderSchema = z.object({
 });
 export type Order = z.infer<typeof orderSchema>;
 
-/** One message from notify (WebSocket or SSE): a saga event with the status it announces. */
+/**
+ * One message from notify (WebSocket or SSE): a saga event with the status it announces, or a
+ * `resync` (no event id) telling the client that events were trimmed and to reload its view.
+ */
 export const notifyMessageSchema = z.object({
   cursor: z.string().regex(/^\d+-\d+$/),
-  event_id: z.string(),
+  event_id: z.string().nullable(),
   type: z.string(),
-  order_id: z.string(),
+  order_id: z.string().nullable(),
   status: orderStatus.nullable(),
-  at: timestamp,
+  at: timestamp.nullable(),
   data: z.record(z.string(), z.unknown()).default({}),
 });
 export type NotifyMessage = z.infer<typeof notifyMessageSchema>;

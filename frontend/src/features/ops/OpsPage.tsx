@@ -28,7 +28,7 @@ function useAllOrdersFeed() {
     const feed = new LiveFeed({
       path: "/orders",
       onMessage: (message) => {
-        setEvents((current) => [message, ...current].slice(0, RECENT_EVENTS));
+        if (message.event_id) setEvents((current) => [message, ...current].slice(0, RECENT_EVENTS));
         const now = Date.now();
         if (now - lastRefresh.current > 1000) {
           lastRefresh.current = now;
@@ -49,8 +49,8 @@ function RecentEvents({ events }: { events: NotifyMessage[] }) {
     <ol className="space-y-1 text-sm" aria-label="Recent events">
       {events.map((event) => (
         <li key={event.cursor} className="flex items-baseline gap-2">
-          <time className="tabular-nums text-xs text-muted-foreground" dateTime={event.at}>
-            {formatTime(event.at)}
+          <time className="tabular-nums text-xs text-muted-foreground" dateTime={event.at ?? undefined}>
+            {event.at ? formatTime(event.at) : ""}
           </time>
           <span className="font-medium">{event.type}</span>
           {event.order_id && (

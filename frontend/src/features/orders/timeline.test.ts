@@ -33,6 +33,11 @@ describe("order timeline", () => {
     expect(timeline.at(-1)?.reason).toBe("out of stock: PIZ-MARG");
   });
 
+  it("leaves a resync out of the timeline (the refetched order brings its history)", () => {
+    const resync = notifyMessage("9-0", "DISPATCHED", { type: "resync", event_id: null, data: { reason: "trimmed" } });
+    expect(mergeTimeline(history, [resync]).map((e) => e.status)).toEqual(["PENDING", "STOCK_RESERVED"]);
+  });
+
   it("keeps saga order for statuses stamped in the same instant", () => {
     const at = "2026-11-27T10:00:00+00:00";
     const timeline = mergeTimeline(

@@ -27,7 +27,7 @@ export function mergeTimeline(history: HistoryEntry[], live: NotifyMessage[]): T
     byEvent.set(entry.event_id, { status: entry.status, at: entry.at, eventId: entry.event_id, reason: entry.reason });
   }
   for (const message of live) {
-    if (!message.status || byEvent.has(message.event_id)) continue;
+    if (!message.status || !message.event_id || !message.at || byEvent.has(message.event_id)) continue;
     byEvent.set(message.event_id, {
       status: message.status,
       at: message.at,
