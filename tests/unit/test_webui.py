@@ -141,7 +141,8 @@ def test_event_streams_reach_notify_without_the_browser_origin(dist: Path) -> No
     def notify(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         body = b'id: 1-0\ndata: {"cursor":"1-0"}\n\n'
-        return httpx.Response(200, content=body, headers={"Content-Type": "text/event-stream"})
+        stream = httpx.ByteStream(body)
+        return httpx.Response(200, stream=stream, headers={"Content-Type": "text/event-stream"})
 
     with client_for(dist, httpx.MockTransport(notify)) as client:
         answer = client.get(
