@@ -86,6 +86,13 @@ export function Checkout({ menu, cart, onPlaced, attempts: givenAttempts }: Chec
     return submitted || touched.has(name) ? clientErrors[name] : undefined;
   };
 
+  // Leaving a field for the submit button shows nothing yet: a message appearing on blur would
+  // move the button away between mouse down and up, and the submit then shows every message.
+  const touch = (name: string, next: EventTarget | null) => {
+    if (next instanceof HTMLElement && next.getAttribute("type") === "submit") return;
+    setTouched((t) => new Set(t).add(name));
+  };
+
   const change = (name: TextField, value: string) => {
     setValues((current) => ({ ...current, [name]: value }));
     if (mutation.isError) mutation.reset();
@@ -158,7 +165,7 @@ export function Checkout({ menu, cart, onPlaced, attempts: givenAttempts }: Chec
                           cart.setQuantity(line.sku, e.target.value === "" ? Number.NaN : Number(e.target.value));
                           if (mutation.isError) mutation.reset();
                         }}
-                        onBlur={() => setTouched((t) => new Set(t).add(qtyField))}
+                        onBlur={(e) => touch(qtyField, e.relatedTarget)}
                       />
                       <Button
                         size="icon"
@@ -214,7 +221,7 @@ export function Checkout({ menu, cart, onPlaced, attempts: givenAttempts }: Chec
                   aria-invalid={error ? true : undefined}
                   aria-describedby={error ? `${id}-error` : undefined}
                   onChange={(e) => change(field.name, e.target.value)}
-                  onBlur={() => setTouched((t) => new Set(t).add(field.name))}
+                  onBlur={(e) => touch(field.name, e.relatedTarget)}
                 />
                 <FieldError id={`${id}-error`} message={error} />
               </div>
@@ -231,7 +238,7 @@ export function Checkout({ menu, cart, onPlaced, attempts: givenAttempts }: Chec
               aria-invalid={shown("note") ? true : undefined}
               aria-describedby={shown("note") ? `${fieldId("note")}-error` : undefined}
               onChange={(e) => change("note", e.target.value)}
-              onBlur={() => setTouched((t) => new Set(t).add("note"))}
+              onBlur={(e) => touch("note", e.relatedTarget)}
             />
             <FieldError id={`${fieldId("note")}-error`} message={shown("note")} />
           </div>

@@ -1,0 +1,192 @@
+// What a person does in the UI, one function per scenario; each throws on the first surprise.
+import assert from "node:assert/strict";
+import { createInterface } from "node:readline";
+import { screenshot } from "./browser.mjs";
+
+const LATER_THAN_DISPATCHED = ["DISPATCHED", "PREPARING", "IN_TRANSIT", "DELIVERED"];
+
+async function openShop(page, base) {
+  await page.goto(`${base}/`);
+  await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).waitFor({ timeout: 20_000 });
+}
+
+async function fillCustomer(page) {
+  await page.getByLabel("Name").fill("Ada Lovelace");
+  await page.getByLabel("Delivery address").fill("12 Analytical Engine Row");
+}
+
+/** The menu shows prices and live stock; the sold-out dish cannot be added. Light and dark. */
+export async function menu(page, base, env) {
+  await openShop(page, base);
+  const card = page.locator('li[data-sku="PIZ-MARG"]');
+  assert.match(await card.innerText(), /€9\.50/);
+  assert.match(await card.innerText(), /\d+ in stock|Only \d+ left/);
+  const soldOut = page.getByRole("button", { name: `${env.SOLD_OUT_NAME} is sold out` });
+  assert.equal(await soldOut.isDisabled(), true, "a sold-out dish must not be addable");
+  await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
+  await page.getByRole("button", { name: "Add Fries to cart" }).click();
+  await screenshot(page, "shop");
+  await page.getByRole("button", { name: "Switch to dark mode" }).click();
+  assert.equal(await page.evaluate(() => document.documentElement.classList.contains("dark")), true);
+  await screenshot(page, "shop-dark");
+}
+
+/** Bad input is flagged next to the field before anything is sent. */
+export async function bad_field(page, base) {
+  let orders = 0;
+  page.on("request", (request) => {
+    if (request.url().endsWith("/function/place-order")) orders += 1;
+  });
+  await openShop(page, base);
+  await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
+  await page.getByLabel("Delivery address").fill("1 Loop St");
+  await page.getByLabel("Email (optional)").fill("not-an-email");
+  await page.getByRole("button", { name: /Place order/ }).click();
+  await page.getByText("Enter your name").waitFor();
+  await page.getByText("Enter an email like ada@example.com").waitFor();
+  const name = page.getByLabel("Name");
+  assert.equal(await name.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByLabel("Email (optional)").getAttribute("aria-invalid"), "true");
+  assert.equal(await name.evaluate((el) => el === document.activeElement), true, "focus goes to the first bad field");
+  assert.equal(orders, 0, "nothing is sent while a field is bad");
+  await screenshot(page, "checkout-errors");
+}
+
+/** Order, then watch the tracking page reach DISPATCHED over the WebSocket without a reload. */
+export async function order_dispatched(page, base) {
+  const frames = [];
+  let posts = 0;
+  page.on("request", (request) => {
+    if (request.url().endsWith("/function/place-order")) posts += 1;
+  });
+  page.on("websocket", (ws) => {
+    if (ws.url().includes("/ws/orders/")) ws.on("framereceived", (frame) => frames.push(String(frame.payload)));
+  });
+  await openShop(page, base);
+  await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
+  await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
+  await fillCustomer(page);
+  const placed = page.waitForResponse((r) => r.url().endsWith("/function/place-order"));
+  await page.getByRole("button", { name: /Place order · €19\.00/ }).dblclick();
+  const answer = await placed;
+  assert.equal(answer.status(), 202);
+  const key = answer.request().headers()["idempotency-key"];
+  assert.ok(key, "the checkout sends an Idempotency-Key");
+  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
+  const orderId = page.url().split("/").at(-1);
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  const status = page.getByTestId("order-status");
+  const firstSeen = await status.getAttribute("data-status");
+  await page.waitForFunction(
+    (wanted) => wanted.includes(document.querySelector('[data-testid="order-status"]')?.dataset.status),
+    LATER_THAN_DISPATCHED,
+    { timeout: 60_000 },
+  );
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page must not reload");
+  assert.ok(
+    frames.some((f) => f.includes('"status":"DISPATCHED"')),
+    `the DISPATCHED event arrives over the WebSocket (frames: ${frames.length})`,
+  );
+  await page.getByTestId("live-badge").or(page.getByText("Final")).first().waitFor();
+  const reached = await page.locator('li[data-reached="true"]').evaluateAll((els) => els.map((el) => el.dataset.status));
+  for (const step of ["PENDING", "STOCK_RESERVED", "DISPATCHED"]) assert.ok(reached.includes(step), `${step} in ${reached}`);
+  console.log(`order ${orderId}: first shown ${firstSeen}, reached ${reached.join(" → ")} live`);
+  assert.equal(posts, 1, "a double click on Place order sends one request");
+  const again = await page.evaluate(
+    async ({ key }) => {
+      const r = await fetch("/function/place-order", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+        body: JSON.stringify({
+          customer: { name: "Ada Lovelace", address: "12 Analytical Engine Row" },
+          items: [{ sku: "PIZ-MARG", quantity: 2 }],
+        }),
+      });
+      return { status: r.status, id: (await r.json()).order_id };
+    },
+    { key },
+  );
+  assert.deepEqual(again, { status: 200, id: orderId }, "a retry with the same key returns the first order");
+  await screenshot(page, "tracking");
+  // A reload rebuilds the same timeline from order-status plus the resumed feed.
+  await page.reload();
+  await status.waitFor();
+  const afterReload = await page.locator('li[data-reached="true"]').evaluateAll((els) => els.map((el) => el.dataset.status));
+  for (const step of reached) assert.ok(afterReload.includes(step), `${step} still shown after a reload`);
+}
+
+/** With WebSockets blocked, the tracking page follows the order over SSE instead. */
+export async function sse_fallback(page, base) {
+  await page.addInitScript(() => {
+    // A network that drops WebSocket upgrades: every socket fails before opening.
+    window.WebSocket = class {
+      constructor() {
+        this.readyState = 0;
+        setTimeout(() => {
+          this.readyState = 3;
+          this.onclose?.({ code: 1006 });
+        }, 10);
+      }
+      close() {}
+      send() {}
+    };
+  });
+  await openShop(page, base);
+  await page.getByRole("button", { name: "Add Fries to cart" }).click();
+  await fillCustomer(page);
+  await page.getByRole("button", { name: /Place order/ }).click();
+  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
+  await page.getByText("Live · SSE").waitFor({ timeout: 20_000 });
+  await page.waitForFunction(
+    (wanted) => wanted.includes(document.querySelector('[data-testid="order-status"]')?.dataset.status),
+    LATER_THAN_DISPATCHED,
+    { timeout: 60_000 },
+  );
+  await screenshot(page, "tracking-sse");
+}
+
+/** An item that sells out while in the cart is refused by the gateway, naming the field. */
+export async function sold_out_rejected(page, base, env) {
+  await openShop(page, base);
+  await page.getByRole("button", { name: `Add ${env.RACE_NAME} to cart` }).click();
+  await fillCustomer(page);
+  // The test now sells the last one elsewhere (stock set to 0 in MongoDB) and says GO.
+  console.log("READY");
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) if (line.trim() === "GO") break;
+  lines.close();
+  await page.getByRole("button", { name: /Place order/ }).click();
+  const error = page.getByTestId("order-error");
+  await error.waitFor({ timeout: 20_000 });
+  const text = await error.innerText();
+  assert.match(text, /sold out/i);
+  assert.match(text, /Field: items\[0\]\.sku/);
+  assert.equal(await page.getByLabel(`Quantity of ${env.RACE_NAME}`).getAttribute("aria-invalid"), "true");
+  assert.match(page.url(), /\/$/, "still on the shop");
+  await screenshot(page, "sold-out-rejected");
+}
+
+/** The operations view: pipeline counts, throughput, stock and dead letters, live. */
+export async function ops(page, base) {
+  await page.goto(`${base}/ops`);
+  await page.getByRole("heading", { name: "Operations" }).waitFor();
+  await page.getByTestId("count-PENDING").waitFor({ timeout: 20_000 });
+  const counts = await page.locator('[data-testid^="count-"]').allInnerTexts();
+  const total = counts.reduce((sum, n) => sum + Number(n), 0);
+  assert.ok(total >= 1, `the earlier orders show in the pipeline (${counts})`);
+  await page.getByRole("list", { name: "Stock levels" }).waitFor();
+  await page.getByText("Live", { exact: true }).waitFor({ timeout: 20_000 });
+  // A new order shows up in the live event list without a reload.
+  await page.evaluate(() =>
+    fetch("/function/place-order", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ customer: { name: "Ops", address: "Desk 1" }, items: [{ sku: "DRK-WATR", quantity: 1 }] }),
+    }),
+  );
+  await page.getByRole("list", { name: "Recent events" }).getByText("order.placed").first().waitFor({ timeout: 20_000 });
+  await page.getByText(/No dead letters|Replay/).first().waitFor();
+  await screenshot(page, "ops");
+}

@@ -1,0 +1,111 @@
+"""The whole local stack as `make up` starts it (devstack, free ports, a temp data dir)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from pymongo import MongoClient
+
+from devstack.processes import free_port, wait_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FRONTEND = REPO_ROOT / "frontend"
+CHROMIUM = Path(os.getenv("CHROMIUM_PATH", "/usr/bin/chromium"))
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    """A running `python -m devstack up` and how to reach its parts."""
+
+    ui_url: str
+    gateway_url: str
+    mongo_url: str
+    password: str
+    log: Path
+
+    def set_stock(self, sku: str, available: int) -> None:
+        """Set what is left of `sku` directly in MongoDB (as another shop would)."""
+        with MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000) as client:
+            result = client["orders"].menu.update_one(
+                {"_id": sku}, {"$set": {"available": available}}
+            )
+        assert result.matched_count == 1, f"no menu item {sku}"
+
+
+def _ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium; the e2e tests skip only when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    if shutil.which("node") is None:
+        pytest.skip("node is missing: Node.js >= 20.19 is needed to drive the browser")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def built_frontend(chromium: Path) -> Path:
+    """frontend/dist and node_modules (playwright-core), built by `make frontend` if stale."""
+    subprocess.run(["make", "--no-print-directory", "frontend"], cwd=REPO_ROOT, check=True)
+    return FRONTEND / "dist"
+
+
+@pytest.fixture(scope="session")
+def stack(built_frontend: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Every part of the system on free ports, started and stopped like `make up` does."""
+    data_dir = tmp_path_factory.mktemp("stack")
+    ports = {
+        name: str(free_port())
+        for name in ("REDIS_PORT", "MONGO_PORT", "GATEWAY_PORT", "NOTIFY_PORT", "FRONTEND_PORT")
+    }
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "MONGO_URL", "MONGO_DB")}
+    env.update(ports, GATEWAY_PASSWORD="e2e-password", PYTHONPATH=str(REPO_ROOT))
+    log = data_dir / "devstack.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "up", "--data-dir", str(data_dir)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    ui = f"http://127.0.0.1:{ports['FRONTEND_PORT']}"
+    try:
+        wait_for(lambda: "Orders FaaS is up" in log.read_text(), "make up's stack", 240, proc)
+        assert _ok(ui + "/healthz"), log.read_text()
+        yield Stack(
+            ui_url=ui,
+            gateway_url=f"http://127.0.0.1:{ports['GATEWAY_PORT']}",
+            mongo_url=f"mongodb://127.0.0.1:{ports['MONGO_PORT']}/?directConnection=true",
+            password="e2e-password",
+            log=log,
+        )
+    except Exception:
+        print(log.read_text())
+        raise
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,91 @@
+"""A person in Chromium against the whole stack: menu, order, live tracking, errors, operations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, FRONTEND, Stack
+
+pytestmark = pytest.mark.e2e
+
+SOLD_OUT = ("DES-TIRA", "Tiramisu")  # sold out in this test's data before the shop opens
+RACE = ("BWL-POKE", "Salmon Poke Bowl")  # sells out while it is in the cart
+
+
+def scenario(stack: Stack, name: str, **env: str) -> subprocess.Popen[str]:
+    """Start `node e2e/run.mjs <name>` against the stack's UI."""
+    return subprocess.Popen(
+        ["node", "e2e/run.mjs", name],
+        cwd=FRONTEND,
+        env={**os.environ, "BASE_URL": stack.ui_url, "ARTIFACTS_DIR": str(ARTIFACTS), **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout_s: float = 150) -> str:
+    """Wait for a scenario; fail the test with the browser's story if it did not pass."""
+    try:
+        output, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        pytest.fail(f"scenario timed out:\n{output}")
+    assert proc.returncode == 0, output
+    return output
+
+
+def run(stack: Stack, name: str, **env: str) -> str:
+    return finish(scenario(stack, name, **env))
+
+
+@pytest.fixture
+def sold_out_item(stack: Stack) -> str:
+    stack.set_stock(SOLD_OUT[0], 0)
+    return SOLD_OUT[1]
+
+
+def test_menu_shows_prices_and_stock_and_disables_a_sold_out_dish(
+    stack: Stack, sold_out_item: str
+) -> None:
+    output = run(stack, "menu", SOLD_OUT_NAME=sold_out_item)
+    assert "PASS menu" in output
+    assert Path(ARTIFACTS / "shop.png").stat().st_size > 0
+
+
+def test_bad_form_field_is_flagged_before_anything_is_sent(stack: Stack) -> None:
+    assert "PASS bad_field" in run(stack, "bad_field")
+
+
+def test_order_reaches_dispatched_live_on_the_tracking_page(stack: Stack) -> None:
+    assert "PASS order_dispatched" in run(stack, "order_dispatched")
+
+
+def test_tracking_falls_back_to_sse_when_websockets_are_blocked(stack: Stack) -> None:
+    assert "PASS sse_fallback" in run(stack, "sse_fallback")
+
+
+def test_item_that_sold_out_in_the_cart_is_refused_naming_the_field(stack: Stack) -> None:
+    stack.set_stock(RACE[0], 5)
+    proc = scenario(stack, "sold_out_rejected", RACE_NAME=RACE[1])
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    for line in proc.stdout:
+        if line.strip() == "READY":
+            break
+    else:
+        pytest.fail(f"the scenario never got ready: {finish(proc)}")
+    stack.set_stock(RACE[0], 0)
+    proc.stdin.write("GO\n")
+    proc.stdin.flush()
+    assert "PASS sold_out_rejected" in finish(proc)
+
+
+def test_operations_view_shows_the_pipeline_and_new_events_live(stack: Stack) -> None:
+    assert "PASS ops" in run(stack, "ops")
