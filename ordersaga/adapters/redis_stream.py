@@ -30,20 +30,26 @@ def get_redis(settings: Settings | None = None) -> redis.Redis:
     return _client(settings.redis_url)
 
 
-def get_async_redis(settings: Settings | None = None, block_ms: int = 0) -> aioredis.Redis:
+def get_async_redis(
+    settings: Settings | None = None, block_ms: int = 0, max_connections: int = 32
+) -> aioredis.Redis:
     """A new asyncio Redis client (decoded str responses) for long-lived async services.
 
-    Not cached: an asyncio client belongs to the event loop it is used on. Its socket timeout
-    leaves room for blocking reads of up to `block_ms`.
+    Not cached: an asyncio client belongs to the event loop it is used on. Its pool makes
+    callers wait for a free connection instead of failing under a burst, and its socket
+    timeout leaves room for blocking reads of up to `block_ms`.
     """
     settings = settings or get_settings()
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=max_connections,
+        timeout=10,
         decode_responses=True,
         socket_timeout=10 + block_ms / 1000,
         socket_connect_timeout=5,
         health_check_interval=30,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 class EventStream:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,9 @@ from typing import Any
 
 import requests
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.uri import parse_uri
 
 from devstack.processes import free_port, wait_for
 from ordersaga.adapters.mongo import OrderRepository, get_database
@@ -154,6 +157,39 @@ async def apoll(check: Callable[[], bool], timeout_s: float = 10) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+class StalledClient:
+    """A WebSocket client that opens the connection and then reads nothing (a frozen tab).
+
+    Its socket has a tiny receive buffer, so the server soon has to hold what it sends; the
+    frames are parsed by the websockets library (sans-I/O) once `read_until_closed` runs.
+    """
+
+    def __init__(self, url: str) -> None:
+        uri = parse_uri(url)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect((uri.host, uri.port))
+        self.protocol = ClientProtocol(uri)
+        self.protocol.send_request(self.protocol.connect())
+        self.sock.sendall(b"".join(self.protocol.data_to_send()))
+
+    def read_until_closed(self, timeout_s: float = 30) -> tuple[int | None, str]:
+        """Read everything until the server's close frame or EOF; its close code and reason."""
+        self.sock.settimeout(timeout_s)
+        try:
+            while self.protocol.close_rcvd is None:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    self.protocol.receive_eof()
+                    break
+                self.protocol.receive_data(chunk)
+                self.protocol.events_received()
+        finally:
+            self.sock.close()
+        close = self.protocol.close_rcvd
+        return (close.code, close.reason) if close else (None, "")
 
 
 def connect_ws(url: str, **kwargs: Any) -> Any:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
 from ordersaga.adapters.settings import Settings
 from tests.integration.notify_support import (
     NotifyReplica,
+    StalledClient,
     apoll,
     append,
-    close_of,
     connect_ws,
+    poll,
     receive,
     saga_events,
     start_notify,
@@ -87,17 +88,10 @@ def test_five_hundred_clients_on_one_replica_all_receive_the_event(
     assert received == ["order.placed stock.reserved"] * clients
 
 
-def _tiny_receive_window() -> socket.socket:
-    """A client socket that accepts little data until it is read (a stalled browser tab)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    return sock
-
-
 def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_everything(
     settings: Settings, stack_env: dict[str, str]
 ) -> None:
-    replica = start_notify(stack_env, NOTIFY_QUEUE_MAX="8")
+    replica = start_notify(stack_env, NOTIFY_QUEUE_MAX="8", NOTIFY_CLOSE_TIMEOUT_S="60")
     order = store_order(settings)
     append(settings, saga_events(order.order_id)[:1])
     url = f"{replica.ws}/ws/orders/{order.order_id}"
@@ -107,21 +101,21 @@ def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_eve
             into.append(str(text))
 
     async def scenario() -> tuple[int, int, tuple[int | None, str]]:
-        sock = _tiny_receive_window()
-        sock.connect(("127.0.0.1", replica.port))
-        async with connect_ws(url) as good, connect_ws(url, sock=sock, max_queue=1) as stalled:
+        stalled = StalledClient(url)
+        async with connect_ws(url) as good:
             await apoll(lambda: replica.health()["clients"] == 2)
             got: list[str] = []
             reading = asyncio.create_task(reader(good, got))
             sent = 0
             while replica.health()["dropped"] == 0:
-                assert sent < 3000, "the stalled client was never dropped"
-                append(settings, saga_events(order.order_id, progress_steps=20, pad=4000)[3:])
+                assert sent < 2000, "the stalled client was never dropped"
+                append(settings, saga_events(order.order_id, progress_steps=20, pad=16000)[3:])
                 sent += 20
                 await asyncio.sleep(0)  # let the good client read meanwhile
-            await apoll(lambda: len(got) == sent + 1, timeout_s=30)  # + order.placed
+            assert replica.health()["clients"] == 1  # only the stalled one is gone
+            closed = await asyncio.to_thread(stalled.read_until_closed)
+            await apoll(lambda: len(got) == sent + 1, timeout_s=60)  # + order.placed
             reading.cancel()
-            closed = await close_of(stalled, timeout_s=30)
             return sent, len(got), closed
 
     try:
@@ -131,3 +125,36 @@ def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_eve
     assert received == sent + 1
     assert code == 1013
     assert "too slow" in reason
+
+
+def test_a_peer_that_stops_answering_pings_is_disconnected(
+    settings: Settings, stack_env: dict[str, str]
+) -> None:
+    replica = start_notify(stack_env, NOTIFY_PING_INTERVAL_S="1", NOTIFY_PING_TIMEOUT_S="1")
+    order = store_order(settings)
+    append(settings, saga_events(order.order_id)[:1])
+    try:
+        silent = StalledClient(f"{replica.ws}/ws/orders/{order.order_id}")
+        poll(lambda: replica.health()["dispatched"] >= 1)
+        poll(lambda: replica.health()["clients"] == 1)
+        poll(lambda: replica.health()["clients"] == 0)
+        silent.sock.close()
+    finally:
+        replica.stop()
+
+
+def test_idle_sse_stream_sends_heartbeat_comments(
+    settings: Settings, stack_env: dict[str, str]
+) -> None:
+    replica = start_notify(stack_env, NOTIFY_HEARTBEAT_S="0.2")
+    order = store_order(settings)
+    append(settings, saga_events(order.order_id)[:1])
+    try:
+        url = f"{replica.http}/sse/orders/{order.order_id}"
+        with httpx.stream("GET", url, timeout=10) as response:
+            lines = response.iter_lines()
+            seen = [next(lines) for _ in range(8)]
+    finally:
+        replica.stop()
+    assert any(line.startswith("data: ") for line in seen)
+    assert seen.count(": ping") >= 2

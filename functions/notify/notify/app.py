@@ -124,12 +124,18 @@ def create_app(settings: NotifySettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = get_async_redis(settings, block_ms=settings.notify_block_ms)
+        # The follower's blocking XREAD gets a connection of its own; replays share a pool.
+        client = get_async_redis(settings)
+        follower_client = get_async_redis(settings, settings.notify_block_ms, max_connections=2)
         hub = Hub(settings.notify_queue_max)
         orders = OrderDirectory(settings, seen=lambda order_id: hub.placed_at(order_id) is not None)
         source = Source(hub, client, settings.stream_name, orders, settings.notify_replay_page)
         follower = StreamFollower(
-            client, settings.stream_name, hub, settings.read_count(), settings.notify_block_ms
+            follower_client,
+            settings.stream_name,
+            hub,
+            settings.read_count(),
+            settings.notify_block_ms,
         )
         follower.cursor = await _tail_or_none(follower)
         follower.healthy = follower.cursor is not None
@@ -143,6 +149,7 @@ def create_app(settings: NotifySettings) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await client.aclose()
+            await follower_client.aclose()
 
     routes = [
         Route("/healthz", healthz),
