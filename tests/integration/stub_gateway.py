@@ -4,6 +4,7 @@ Functions (each checks the connector's signature, like the real saga steps):
 - `effect`: records its effect once per event id (SADD, idempotent) and counts invocations,
   then answers one follow-up event (`order.completed`, which nobody subscribes to).
 - `flaky`: like `effect`, but answers 500 while the Redis key `<prefix>:fail` exists.
+- `noop`: answers `{"events": []}` at once (for measuring the connector itself).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class StubGateway:
             )
         except Unauthorized as error:
             return 401, error.to_body()
+        if name == "noop":
+            return 200, {"events": []}
         event = SagaEvent.model_validate_json(body)
         self.client.incr(self.key("invocations"))
         if self.delay_s:
@@ -85,6 +88,7 @@ class StubGateway:
 def _handler(stub: StubGateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes
 
         def log_message(self, format: str, *args: Any) -> None:
             return
@@ -124,3 +128,25 @@ def start_stub(stub: StubGateway) -> StubGateway:
     stub.server.daemon_threads = True
     threading.Thread(target=stub.server.serve_forever, daemon=True).start()
     return stub
+
+
+def main() -> None:
+    """Serve the stub in a process of its own (the benchmark uses it so it has its own GIL)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--redis-url", required=True)
+    parser.add_argument("--signing-key", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--topic", action="append", default=[], help="function=type[,type]")
+    args = parser.parse_args()
+    topics = dict(item.split("=", 1) for item in args.topic)
+    stub = StubGateway(args.redis_url, "stub", args.signing_key, args.password, topics)
+    stub.server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(stub))
+    stub.server.daemon_threads = True
+    stub.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
