@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     sim_delivered_after_s: float = Field(default=60.0, ge=0)
     sim_order_rate: int = Field(default=0, ge=0, le=600)
     saga_timeout_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("refill_target", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`REFILL_TARGET=` (as stack.yml passes when it is not chosen) means no target."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def mongo_url_is_default(self) -> bool:

@@ -123,7 +123,8 @@ def progress_deliveries(
     shortest = min(timing.delay(target) for target in NEXT_STEP.values())
     moving = [status.value for status in NEXT_STEP]
     events: list[SagaEvent] = []
-    for order in orders.find_stale(moving, now - shortest + timedelta(microseconds=1), BATCH):
+    # MongoDB keeps milliseconds: look a little wider, `_progress_order` decides what is due.
+    for order in orders.find_stale(moving, now - shortest + timedelta(milliseconds=1), BATCH):
         events.extend(_progress_order(order, orders, stock, timing, now))
     return events
 
