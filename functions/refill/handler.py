@@ -17,7 +17,7 @@ def _run(event: Event, context: Context) -> Response:
         StockRepository(get_database()),
         EventStream.from_settings(),
         settings.refill_threshold,
-        settings.refill_target,
+        settings.refill_target or None,
         utcnow(),
     )
     return json_response(200, {"refilled": [e.data for e in events]})

@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
@@ -38,9 +38,9 @@ class Settings(BaseSettings):
 
     # dispatch-delivery: share of orders whose delivery fails (decided per order id, 0..1).
     delivery_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    # refill: skus below the threshold are topped up to the target (default: their initial stock).
+    # refill: skus below the threshold are topped up to the target (0: their initial stock).
     refill_threshold: int = Field(default=5, ge=0)
-    refill_target: int | None = Field(default=None, ge=1)
+    refill_target: int = Field(default=0, ge=0)
     # simulate: seconds from one delivery step to the next, synthetic orders per minute, and
     # how long a saga may sit in one non-final status before it is cancelled.
     sim_preparing_after_s: float = Field(default=20.0, ge=0)
@@ -48,12 +48,6 @@ class Settings(BaseSettings):
     sim_delivered_after_s: float = Field(default=60.0, ge=0)
     sim_order_rate: int = Field(default=0, ge=0, le=600)
     saga_timeout_s: float = Field(default=300.0, gt=0)
-
-    @field_validator("refill_target", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        """`REFILL_TARGET=` (as stack.yml passes when it is not chosen) means no target."""
-        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def mongo_url_is_default(self) -> bool:
