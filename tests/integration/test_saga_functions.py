@@ -269,3 +269,23 @@ def test_simulate_places_its_synthetic_orders_once_per_minute(saga: SagaStack) -
         order_id = saga.orders.find_by_idempotency_key(key)
         assert order_id is not None
         assert saga.events_of(order_id.order_id, E.ORDER_PLACED)
+
+
+def test_reconcile_reannounces_a_lost_cancel_of_an_order_holding_stock(saga: SagaStack) -> None:
+    placed = saga.place(SAL_GREK=2)
+    saga.step("reserve-stock", placed)
+    # Timed out, but the order.cancelled never reached the stream.
+    saga.orders.advance(placed.order_id, S.CANCELLED, "lost-cancel", reason="timed out")
+    saga.db.orders.update_one(
+        {"_id": placed.order_id},
+        {"$set": {"updated_at": placed.at.replace(year=2000)}},
+    )
+
+    body = saga.run("reconcile")
+
+    assert body["order_cancelled_reemitted"] == [placed.order_id]
+    cancel = saga.events_of(placed.order_id, E.ORDER_CANCELLED)
+    assert [e.id for e in cancel] == ["lost-cancel"]
+    assert [e.type for e in saga.step("reserve-stock", cancel[0])] == [E.STOCK_RELEASED]
+    salad = saga.level("SAL-GREK")
+    assert (salad.available, salad.reserved) == (20, 0)

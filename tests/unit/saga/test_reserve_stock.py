@@ -173,3 +173,30 @@ def test_event_reserve_stock_does_not_handle_is_refused(world: World) -> None:
         run(world, event)
 
     assert refused.value.field == "type"
+
+
+def test_retry_after_a_step_died_mid_reservation_holds_each_sku_once(world: World) -> None:
+    placed = world.place(DRK_LEMN=1, PIZ_MARG=2)
+    world.stock.hold("DRK-LEMN", placed.order_id, 1)  # the first attempt got this far
+
+    events = run(world, placed)
+
+    assert [e.type for e in events] == [E.STOCK_RESERVED]
+    lemonade = world.level("DRK-LEMN")
+    assert (lemonade.available, lemonade.reserved) == (9, 1)
+    assert world.level("PIZ-MARG").reserved == 2
+
+
+def test_failure_after_a_time_out_leaves_the_release_to_the_cancel(world: World) -> None:
+    placed = world.place(PIZ_MARG=2)
+    reserved = run(world, placed)[0]
+    cancel = SagaEvent.new(E.ORDER_CANCELLED, placed.order_id, {"reason": "timed out"})
+    world.orders.advance(placed.order_id, OrderStatus.CANCELLED, cancel.id, reason="timed out")
+
+    late_failure = run(world, reserved.follow_up(E.DELIVERY_FAILED, {"reason": "x"}))
+    released = run(world, cancel)
+
+    assert late_failure == []
+    assert [e.type for e in released] == [E.STOCK_RELEASED]
+    assert world.order(placed).cancel_reason == "timed out"
+    assert (world.level("PIZ-MARG").available, world.level("PIZ-MARG").reserved) == (3, 0)
