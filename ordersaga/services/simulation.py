@@ -103,17 +103,31 @@ def _progress_order(
             {"status": target.value},
             at=due,
         )
-        if target is S.DELIVERED:
-            # Stock first: a crash before the status write is finished by the next run.
-            for line in stock_lines(order):
-                stock.deliver(line.sku, order.order_id, line.quantity)
         if not orders.advance(order.order_id, target, event.id, at=due):
-            break  # a concurrent run took this step and announces it
+            break  # a concurrent run took this step (and announces it), or the saga ended
         events.append(event)
         if target is S.DELIVERED:
+            # After the status write, so only a delivered order's stock counts as delivered; a
+            # crash in between is finished by `settle_delivered_stock` on the next run.
+            deliver_stock(order, stock)
             events.append(caused_by(event.id, EventType.ORDER_COMPLETED, order.order_id, at=due))
         status, cause_id, since = target, event.id, due
     return events
+
+
+def deliver_stock(order: Order, stock: StockRepository) -> None:
+    """Move what a delivered order holds from reserved to delivered (once per sku)."""
+    for line in stock_lines(order):
+        stock.deliver(line.sku, order.order_id, line.quantity)
+
+
+def settle_delivered_stock(orders: OrderRepository, stock: StockRepository) -> list[str]:
+    """Finish the stock move of delivered orders that still hold stock; their ids."""
+    holders = stock.holding_orders()
+    settled = orders.find_in(holders, [S.DELIVERED.value]) if holders else []
+    for order in settled:
+        deliver_stock(order, stock)
+    return [order.order_id for order in settled]
 
 
 def progress_deliveries(
@@ -180,6 +194,7 @@ def run_simulation(
     if menu is not None:
         report.placed = place_synthetic_orders(order_rate, menu, orders, stream, now)
     report.progressed = progress_deliveries(orders, stock, timing, now)
+    settle_delivered_stock(orders, stock)
     moved = {event.order_id for event in report.progressed}
     report.timed_out = time_out_sagas(orders, timing, now, spare=moved)
     if report.progressed or report.timed_out:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from ordersaga.adapters.mongo import OrderRepository
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.delivery import dispatch_delivery
@@ -131,3 +133,36 @@ def test_synthetic_orders_are_placed_once_per_minute(world: World) -> None:
     assert place(minute + timedelta(seconds=40)) == 0
     assert place(minute + timedelta(seconds=60)) == 3
     assert world.stream_types().count(E.ORDER_PLACED) == 6
+
+
+def test_delivered_order_still_holding_stock_is_settled_by_the_next_run(world: World) -> None:
+    event, t0 = dispatched(world, PIZ_MARG=2)
+    for status in (S.PREPARING, S.IN_TRANSIT, S.DELIVERED):
+        world.orders.advance(event.order_id, status, f"step-{status}")  # died before the stock move
+
+    simulate(world, t0 + timedelta(seconds=1))
+
+    pizza = world.level("PIZ-MARG")
+    assert (pizza.reserved, pizza.delivered) == (0, 2)
+
+
+class CancelledJustBeforeDelivery(OrderRepository):
+    """A time-out cancel lands between simulate's read and its DELIVERED write."""
+
+    def advance(self, order_id: str, target: OrderStatus, event_id: str, **kw: Any) -> bool:
+        if target is S.DELIVERED:
+            super().advance(order_id, S.CANCELLED, "cancel", reason="timed out")
+        return super().advance(order_id, target, event_id, **kw)
+
+
+def test_order_cancelled_just_before_delivery_keeps_its_stock_for_the_release(
+    world: World,
+) -> None:
+    event, t0 = dispatched(world, PIZ_MARG=2)
+    orders = CancelledJustBeforeDelivery(world.orders.collection.database)
+
+    run_simulation(orders, world.stock, world.stream, TIMING, t0 + timedelta(minutes=3))
+
+    assert world.order(event).status is S.CANCELLED
+    pizza = world.level("PIZ-MARG")
+    assert (pizza.reserved, pizza.delivered) == (2, 0)
