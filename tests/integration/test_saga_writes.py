@@ -14,7 +14,7 @@ from ordersaga.adapters.mongo import Document, MenuRepository, OrderRepository, 
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stock import StockRepository
-from ordersaga.domain.events import SagaEvent
+from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Customer, OrderLineRequest, OrderStatus, PlaceOrderRequest
 from ordersaga.services.delivery import dispatch_delivery
 from ordersaga.services.ordering import place_order, placed_event
@@ -129,3 +129,29 @@ def test_failed_delivery_saga_writes_once_per_step_and_once_per_sku(
         {"place-order": 1, "reserve-stock": 3, "dispatch-delivery": 0, "compensation": 3}
     )
     print(f"\nwrites per failed 2-sku saga: {dict(counter.writes)} = {counter.writes.total()}")
+
+
+def test_timed_out_saga_writes_once_to_cancel_and_once_per_sku_to_release(
+    counted: tuple[Database[Document], WriteCounter], settings: Settings
+) -> None:
+    db, counter = counted
+    orders, stock = OrderRepository(db), StockRepository(db)
+    stream = EventStream.from_settings(settings)
+
+    counter.label = "place-order"
+    placed = place(db, stream)
+    counter.label = "reserve-stock"
+    handle_stock_event(placed, orders, stock)
+    counter.label = "simulate"
+    start = orders.get(placed.order_id)
+    assert start is not None
+    report = run_simulation(orders, stock, stream, Timing(), start.updated_at + timedelta(hours=1))
+    counter.label = "compensation"
+    released = handle_stock_event(report.timed_out[0], orders, stock)
+
+    assert [e.type for e in released] == [EventType.STOCK_RELEASED]
+    # Release: the order records which event owns the release, then one write per sku.
+    assert counter.writes == Counter(
+        {"place-order": 1, "reserve-stock": 3, "simulate": 1, "compensation": 3}
+    )
+    print(f"\nwrites per timed-out 2-sku saga: {dict(counter.writes)} = {counter.writes.total()}")
