@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 
 from ordersaga.adapters import settings as settings_module
 from ordersaga.adapters.mongo import get_database
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus
-from ordersaga.services.dead_letters import DeadLetters
+from ordersaga.services.dead_letters import DeadLetters, dead_letter_fields
 from ordersaga.services.delivery import delivery_fails
 from tests.integration.conftest import start_gateway
 from tests.integration.connector_process import (
@@ -171,3 +172,39 @@ def test_connector_log_names_each_invocation(flow: tuple[SagaStack, ConnectorPro
 
     assert '"function": "reserve-stock"' in log
     assert '"function": "dispatch-delivery"' in log
+
+
+def test_operator_replays_a_dead_letter_through_the_gateway(saga: SagaStack) -> None:
+    client = redis.Redis.from_url(saga.settings.redis_url, decode_responses=True)
+    order_id = _place_until(saga, fails=False, PIZ_MARG=1)
+    wait_until(lambda: _status(saga, order_id) is S.DISPATCHED, "the order to be dispatched")
+    placed = saga.events_of(order_id, EventType.ORDER_PLACED)[0]
+    # Park its order.placed as if reserve-stock had kept failing on it.
+    letter = dead_letter_fields(
+        "0-1",
+        placed.to_fields(),
+        function="reserve-stock",
+        reason="HTTP 503",
+        status_code=503,
+        body_excerpt="{}",
+        deliveries=5,
+    )
+    letter_id = client.xadd(saga.settings.dead_letter_stream, letter)  # type: ignore[arg-type]
+    url = f"{saga.gateway.url}/function/dead-letters"
+
+    listed = requests.get(url, timeout=30)
+    refused = requests.post(f"{url}/{letter_id}/replay", timeout=30)
+    wrong = requests.post(f"{url}/{letter_id}/replay", auth=("admin", "nope"), timeout=30)
+    replayed = requests.post(f"{url}/{letter_id}/replay", auth=saga.gateway.auth, timeout=30)
+
+    assert listed.status_code == 200
+    assert [item["id"] for item in listed.json()] == [letter_id]
+    assert (refused.status_code, wrong.status_code) == (401, 401)
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["replayed"] == letter_id
+    assert requests.get(url, timeout=30).json() == []
+    # The replayed event is delivered again; reserve-stock sees a duplicate and changes nothing.
+    assert len(saga.events_of(order_id, EventType.ORDER_PLACED)) == 2
+    wait_until(lambda: _connector_idle(saga), "the connector to settle the replayed entry")
+    statuses = [entry.status for entry in saga.order(order_id).history]
+    assert statuses == [S.PENDING, S.STOCK_RESERVED, S.DISPATCHED]
