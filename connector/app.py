@@ -200,11 +200,13 @@ class Connector:
         unfinished = self.lanes.close(self.settings.connector_http_timeout_s + 1)
         if self._maintenance.is_alive():
             self._maintenance.join(5)
-        if unfinished:
-            try:
+        try:
+            if unfinished:
                 self.ledger.release(unfinished, self.settings.connector_min_idle_ms)
-            except redis.RedisError as exc:
-                log.warning("could not release unfinished entries", extra={"error": str(exc)})
+            else:
+                self.ledger.leave()
+        except redis.RedisError as exc:
+            log.warning("could not release or leave", extra={"error": str(exc)})
         log.info(
             "connector stopped",
             extra={"consumer": self.ledger.consumer, "left_pending": len(unfinished)},

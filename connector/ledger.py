@@ -231,6 +231,20 @@ class Ledger:
             return 0
         return int(self.client.xtrim(self.stream, minid=minid, approximate=False))
 
+    def leave(self) -> bool:
+        """Remove this consumer from the group if it holds nothing (after a clean shutdown).
+
+        XGROUP DELCONSUMER drops a consumer's pending entries for good, so it is only done
+        when this consumer has none; otherwise they stay for another replica to reclaim.
+        """
+        rows: Any = self.client.xpending_range(
+            self.stream, self.group, "-", "+", 1, consumername=self.consumer
+        )
+        if rows:
+            return False
+        self.client.xgroup_delconsumer(self.stream, self.group, self.consumer)
+        return True
+
     def forget_idle_consumers(self, idle_ms: int) -> list[str]:
         """Delete consumers with nothing pending, silent for `idle_ms` (dead replicas)."""
         consumers: Any = self.client.xinfo_consumers(self.stream, self.group)

@@ -58,3 +58,30 @@ def test_shutdown_finishes_the_call_in_flight_and_leaves_the_rest_pending(
     assert sources_pending == [failing, queued]
     assert [event["id"] for _, event in functions.calls].count("placed-slow-2") == 0
     assert r.xlen("orders.dead") == 0
+
+
+def test_a_replica_that_stops_with_nothing_pending_leaves_the_group(
+    r: fakeredis.FakeRedis, start_connector: Callable[..., RunningConnector]
+) -> None:
+    append(r, placed("o1"))
+    functions = ScriptedFunctions(default=succeed_with())
+    running = start_connector(RESERVE, functions, consumer="leaving")
+    wait_until(lambda: len(functions.calls) == 1 and pending_ids(r) == [])
+
+    running.stop()
+
+    assert [c["name"] for c in r.xinfo_consumers("orders.events", "saga-connector")] == []
+
+
+def test_a_replica_that_stops_holding_entries_stays_so_they_can_be_reclaimed(
+    r: fakeredis.FakeRedis, start_connector: Callable[..., RunningConnector]
+) -> None:
+    append(r, placed("o1"))
+    functions = ScriptedFunctions(default=Outcome.failed("HTTP 503", 503))
+    running = start_connector(RESERVE, functions, consumer="holding", connector_backoff_base_s=30)
+    wait_until(lambda: len(functions.calls) == 1)
+
+    running.stop()
+
+    [consumer] = r.xinfo_consumers("orders.events", "saga-connector")
+    assert (consumer["name"], consumer["pending"]) == ("holding", 1)
