@@ -95,8 +95,7 @@ class Connector:
 
     def run(self) -> None:
         """Consume until `stop()`; returns after in-flight entries finished."""
-        self.ledger.ensure_group()
-        while not self.router.refresh():
+        while not self._prepared():
             if self.stopping.wait(1.0):
                 return
         self._tasks[0].due = time.monotonic() + self.settings.connector_refresh_s
@@ -115,6 +114,15 @@ class Connector:
             self._read_loop()
         finally:
             self._shutdown()
+
+    def _prepared(self) -> bool:
+        """Whether the group exists and the routes are known (Redis or gateway may be starting)."""
+        try:
+            self.ledger.ensure_group()
+        except redis.RedisError as exc:
+            log.warning("Redis is not reachable yet", extra={"error": str(exc)})
+            return False
+        return self.router.refresh()
 
     def _read_loop(self) -> None:
         while not self.stopping.is_set():

@@ -118,8 +118,13 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def r() -> fakeredis.FakeRedis:
-    return fakeredis.FakeRedis(decode_responses=True)
+def server() -> fakeredis.FakeServer:
+    return fakeredis.FakeServer()
+
+
+@pytest.fixture
+def r(server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis(server=server, decode_responses=True)
 
 
 @pytest.fixture

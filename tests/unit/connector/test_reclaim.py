@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 import fakeredis
+import pytest
 
 from connector.invoke import Outcome
 from connector.ledger import Ledger
@@ -115,3 +116,22 @@ def test_an_entry_still_being_processed_is_not_reclaimed_by_another_replica(
 
     assert functions.calls_to("reserve-stock") == ["placed-o1"]
     assert stream_types(r) == ["order.placed", "stock.reserved"]
+
+
+def test_connector_waits_for_redis_instead_of_exiting(
+    r: fakeredis.FakeRedis,
+    server: fakeredis.FakeServer,
+    start_connector: Callable[..., RunningConnector],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.connected = False  # every command fails with ConnectionError
+    functions = ScriptedFunctions(default=succeed_with(EventType.STOCK_RESERVED))
+    running = start_connector(RESERVE, functions)
+    wait_until(lambda: caplog.text.count("Redis is not reachable yet") >= 2)  # it keeps trying
+    assert running.thread.is_alive()
+    server.connected = True
+
+    append(r, placed("o1"))
+    wait_until(lambda: stream_types(r) == ["order.placed", "stock.reserved"])
+    running.stop()
+    assert functions.calls_to("reserve-stock") == ["placed-o1"]
