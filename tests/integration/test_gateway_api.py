@@ -231,3 +231,14 @@ def test_a_function_process_that_dies_is_restarted(gateway: RunningGateway) -> N
     from devstack.processes import wait_for
 
     wait_for(menu_ok, "menu after restart", 30)
+
+
+def test_ops_summary_reports_from_the_real_servers(gateway: RunningGateway) -> None:
+    place(gateway)
+    response = requests.get(f"{gateway.url}/function/ops-summary", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["orders_by_status"]["PENDING"] >= 1
+    assert body["stream"]["length"] == stream_length(gateway)
+    assert {row["sku"] for row in body["stock"]} >= {"PIZ-MARG"}
+    assert sum(row["placed"] for row in body["throughput"]) >= 1
