@@ -61,6 +61,7 @@ def ensure_indexes(db: Database[Document]) -> None:
             db.orders.create_index(
                 [("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"
             )
+            db.orders.create_index([("updated_at", ASCENDING)], name="updated_at")
             db.processed_events.create_index([("at", ASCENDING)], name="processed_at")
             # refill looks for skus running low.
             db.menu.create_index([("available", ASCENDING)], name="available")
