@@ -77,7 +77,9 @@ def stack(built_frontend: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         for name in ("REDIS_PORT", "MONGO_PORT", "GATEWAY_PORT", "NOTIFY_PORT", "FRONTEND_PORT")
     }
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "MONGO_URL", "MONGO_DB")}
-    env.update(ports, GATEWAY_PASSWORD="e2e-password", PYTHONPATH=str(REPO_ROOT))
+    # No scheduled refill: it would restock the sku a test has just sold out.
+    env.update(ports, GATEWAY_PASSWORD="e2e-password", REFILL_THRESHOLD="0")
+    env["PYTHONPATH"] = str(REPO_ROOT)
     log = data_dir / "devstack.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

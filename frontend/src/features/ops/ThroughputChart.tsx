@@ -1,11 +1,13 @@
 import type { OpsSummary } from "@/lib/schemas";
 
 type Point = OpsSummary["throughput"][number];
+// Drawn in this order, so the placed line stays on top where the lines meet at zero.
 const SERIES = [
-  { key: "placed", label: "Placed", className: "stroke-primary fill-primary" },
-  { key: "delivered", label: "Delivered", className: "stroke-success fill-success" },
   { key: "cancelled", label: "Cancelled", className: "stroke-destructive fill-destructive" },
+  { key: "delivered", label: "Delivered", className: "stroke-success fill-success" },
+  { key: "placed", label: "Placed", className: "stroke-sky-600 fill-sky-600 dark:stroke-sky-400 dark:fill-sky-400" },
 ] as const;
+const READING_ORDER = [...SERIES].reverse();
 
 const W = 480;
 const H = 140;
@@ -19,7 +21,7 @@ export function ThroughputChart({ points }: { points: Point[] }) {
   const max = Math.max(1, ...points.flatMap((p) => [p.placed, p.delivered, p.cancelled]));
   const x = (i: number) => PAD.left + (points.length === 1 ? 0 : (i * (W - PAD.left - PAD.right)) / (points.length - 1));
   const y = (v: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - v / max);
-  const totals = SERIES.map((s) => `${points.reduce((sum, p) => sum + p[s.key], 0)} ${s.label.toLowerCase()}`);
+  const totals = READING_ORDER.map((s) => `${points.reduce((sum, p) => sum + p[s.key], 0)} ${s.label.toLowerCase()}`);
   const minuteLabel = (iso: string) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
   return (
     <figure>
@@ -62,7 +64,7 @@ export function ThroughputChart({ points }: { points: Point[] }) {
         ))}
       </svg>
       <figcaption className="mt-2 flex flex-wrap gap-4 text-xs text-muted-foreground">
-        {SERIES.map((s) => (
+        {READING_ORDER.map((s) => (
           <span key={s.key} className="flex items-center gap-1.5">
             <svg className={`size-2.5 ${s.className}`} aria-hidden="true" viewBox="0 0 10 10">
               <rect width="10" height="10" rx="2" />
