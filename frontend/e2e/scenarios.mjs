@@ -1,7 +1,8 @@
 // What a person does in the UI, one function per scenario; each throws on the first surprise.
 import assert from "node:assert/strict";
 import { createInterface } from "node:readline";
-import { screenshot } from "./browser.mjs";
+import path from "node:path";
+import { artifactsDir, screenshot } from "./browser.mjs";
 
 const LATER_THAN_DISPATCHED = ["DISPATCHED", "PREPARING", "IN_TRANSIT", "DELIVERED"];
 
@@ -29,6 +30,12 @@ export async function menu(page, base, env) {
   await page.getByRole("button", { name: "Switch to dark mode" }).click();
   assert.equal(await page.evaluate(() => document.documentElement.classList.contains("dark")), true);
   await screenshot(page, "shop-dark");
+  // A phone: one column, and a bar that takes you to the cart.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole("link", { name: /Cart · 2 items/ }).click();
+  await page.getByLabel("Name").waitFor();
+  assert.equal(await page.evaluate(() => location.hash), "#checkout");
+  await page.screenshot({ path: path.join(artifactsDir(), "shop-phone.png") });
 }
 
 /** Bad input is flagged next to the field before anything is sent. */

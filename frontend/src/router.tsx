@@ -28,7 +28,7 @@ function Layout() {
       </a>
       <header className="sticky top-0 z-40 border-b bg-background/90 backdrop-blur">
         <div className="mx-auto flex h-14 max-w-6xl items-center gap-2 px-4">
-          <Link to="/" className="mr-2 flex items-center gap-2 font-bold">
+          <Link to="/" className="mr-1 flex items-center gap-2 whitespace-nowrap font-bold sm:mr-2">
             <UtensilsCrossed className="size-5 text-primary" aria-hidden="true" />
             <span>Orders FaaS</span>
           </Link>

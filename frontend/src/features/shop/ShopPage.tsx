@@ -4,9 +4,10 @@ import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { fetchMenu } from "@/lib/api";
 import type { Order } from "@/lib/schemas";
+import { formatCents } from "@/lib/format";
 import { Checkout } from "./Checkout";
 import { MenuList } from "./MenuList";
-import { useCart } from "./useCart";
+import { cartTotalCents, useCart } from "./useCart";
 
 /** How often the menu's stock is refreshed while the shop is open. */
 export const MENU_REFRESH_MS = 3000;
@@ -28,7 +29,7 @@ export function ShopPage({ onPlaced }: { onPlaced: (order: Order) => void }) {
   const count = (sku: string) => cart.lines.find((l) => l.sku === sku)?.quantity ?? 0;
 
   return (
-    <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
+    <div className="grid gap-6 pb-20 lg:grid-cols-[1fr_24rem] lg:pb-0">
       <div>
         <h1 className="mb-1 text-2xl font-bold tracking-tight">Menu</h1>
         <p className="mb-6 text-sm text-muted-foreground">Stock updates live; sold-out dishes come back after a refill.</p>
@@ -52,9 +53,21 @@ export function ShopPage({ onPlaced }: { onPlaced: (order: Order) => void }) {
           <MenuList items={menu.data} inCart={count} onAdd={cart.add} />
         )}
       </div>
-      <aside className="lg:sticky lg:top-20 lg:self-start" aria-label="Cart and checkout">
+      <aside id="checkout" className="scroll-mt-20 lg:sticky lg:top-20 lg:self-start" aria-label="Cart and checkout">
         <Checkout menu={menu.data ?? []} cart={cart} onPlaced={onPlaced} />
       </aside>
+      {cart.lines.length > 0 && (
+        // On a phone the form is below the whole menu: a bar that jumps to it.
+        <a
+          href="#checkout"
+          className="fixed inset-x-4 bottom-4 z-30 flex items-center justify-between rounded-full bg-primary px-5 py-3 text-sm font-semibold text-primary-foreground shadow-lg focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring lg:hidden"
+        >
+          <span>
+            Cart · {cart.lines.reduce((n, l) => n + (l.quantity || 0), 0)} items
+          </span>
+          <span>{formatCents(cartTotalCents(cart.lines, menu.data ?? []))} · Checkout</span>
+        </a>
+      )}
     </div>
   );
 }
