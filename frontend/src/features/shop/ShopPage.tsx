@@ -1,4 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
@@ -26,10 +27,19 @@ function MenuSkeleton() {
 export function ShopPage({ onPlaced }: { onPlaced: (order: Order) => void }) {
   const menu = useQuery({ queryKey: ["menu"], queryFn: fetchMenu, refetchInterval: MENU_REFRESH_MS });
   const cart = useCart();
+  const [announcement, setAnnouncement] = useState("");
   const count = (sku: string) => cart.lines.find((l) => l.sku === sku)?.quantity ?? 0;
+  const add = (sku: string) => {
+    cart.add(sku);
+    const name = menu.data?.find((item) => item.sku === sku)?.name ?? sku;
+    setAnnouncement(`${name} added to your order (${count(sku) + 1} in the cart)`);
+  };
 
   return (
     <div className="grid gap-6 pb-20 lg:grid-cols-[1fr_24rem] lg:pb-0">
+      <p role="status" aria-live="polite" className="sr-only">
+        {announcement}
+      </p>
       <div>
         <h1 className="mb-1 text-2xl font-bold tracking-tight">Menu</h1>
         <p className="mb-6 text-sm text-muted-foreground">Stock updates live; sold-out dishes come back after a refill.</p>
@@ -50,7 +60,7 @@ export function ShopPage({ onPlaced }: { onPlaced: (order: Order) => void }) {
             The menu is empty. Load the demo menu with <code>python -m ordersaga.demo_data</code>.
           </p>
         ) : (
-          <MenuList items={menu.data} inCart={count} onAdd={cart.add} />
+          <MenuList items={menu.data} inCart={count} onAdd={add} />
         )}
       </div>
       <aside id="checkout" className="scroll-mt-20 lg:sticky lg:top-20 lg:self-start" aria-label="Cart and checkout">
