@@ -2,6 +2,7 @@ import {
   createRootRoute,
   createRoute,
   createRouter,
+  lazyRouteComponent,
   Link,
   Outlet,
   useNavigate,
@@ -9,7 +10,6 @@ import {
 } from "@tanstack/react-router";
 import { Moon, Sun, UtensilsCrossed } from "lucide-react";
 import { Button } from "@/components/ui/button";
-import { OpsPage } from "@/features/ops/OpsPage";
 import { OrderTracking } from "@/features/orders/OrderTracking";
 import { ShopPage } from "@/features/shop/ShopPage";
 import { useTheme } from "@/lib/theme";
@@ -88,7 +88,12 @@ const orderRoute = createRoute({
   },
 });
 
-const opsRoute = createRoute({ getParentRoute: () => rootRoute, path: "/ops", component: OpsPage });
+// The operations view is for staff: loaded when first visited, not with the shop.
+const opsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/ops",
+  component: lazyRouteComponent(() => import("@/features/ops/OpsPage"), "OpsPage"),
+});
 
 const routeTree = rootRoute.addChildren([shopRoute, orderRoute, opsRoute]);
 
