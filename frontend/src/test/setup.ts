@@ -5,6 +5,9 @@ import { afterEach } from "vitest";
 // The machines are small and shared: wait up to 5 s for the UI to settle, not 1 s.
 configure({ asyncUtilTimeout: 5000 });
 
+// jsdom has no layout: the router's scroll restoration calls this.
+window.scrollTo = () => {};
+
 afterEach(() => {
   cleanup();
   sessionStorage.clear();
