@@ -197,3 +197,22 @@ export async function ops(page, base) {
   await page.getByText(/No dead letters|Replay/).first().waitFor();
   await screenshot(page, "ops");
 }
+
+/** A dead letter is replayed from /ops: a wrong admin password is refused, the right one works. */
+export async function dead_letter_replay(page, base, env) {
+  await page.goto(`${base}/ops`);
+  const replay = page.getByRole("button", { name: /Replay stock\.refilled/ });
+  await replay.waitFor({ timeout: 20_000 });
+  await replay.click();
+  const dialog = page.getByRole("dialog", { name: "Replay dead letter" });
+  await dialog.getByLabel("Admin password").fill("not-the-password");
+  await dialog.getByRole("button", { name: "Replay" }).click();
+  await dialog.getByText("Wrong password.").waitFor();
+  await screenshot(page, "ops-replay-refused");
+  await dialog.getByLabel("Admin password").fill(env.ADMIN_PASSWORD);
+  await dialog.getByRole("button", { name: "Replay" }).click();
+  await page.getByText(new RegExp(`Replayed ${env.LETTER_ID} as \\d+-\\d+`)).first().waitFor();
+  assert.equal(await dialog.isVisible(), false, "the dialog closes after the replay");
+  await page.getByText("No dead letters. Every event was handled.").waitFor({ timeout: 20_000 });
+  await screenshot(page, "ops-replayed");
+}

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from pymongo import MongoClient
 
 from devstack.processes import free_port, wait_for
+from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.services.dead_letters import dead_letter_fields
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
@@ -32,6 +35,7 @@ class Stack:
     ui_url: str
     gateway_url: str
     mongo_url: str
+    redis_url: str
     password: str
     log: Path
 
@@ -42,6 +46,28 @@ class Stack:
                 {"_id": sku}, {"$set": {"available": available}}
             )
         assert result.matched_count == 1, f"no menu item {sku}"
+
+    def park_dead_letter(self) -> str:
+        """A dead letter as the connector parks it: a refill event no function could take."""
+        event = SagaEvent(
+            id="e2e-dead-refill",
+            type=EventType.STOCK_REFILLED,
+            data={"sku": "DRK-WATR", "quantity": 0, "available": 80},
+        )
+        fields = dead_letter_fields(
+            "1-0",
+            event.to_fields(),
+            function="refill-audit",
+            reason="HTTP 500 from refill-audit",
+            status_code=500,
+            body_excerpt="Internal Server Error",
+            deliveries=5,
+        )
+        client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        try:
+            return str(client.xadd("orders.dead", fields))  # type: ignore[arg-type]
+        finally:
+            client.close()
 
 
 def _ok(url: str) -> bool:
@@ -98,6 +124,7 @@ def stack(built_frontend: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             ui_url=ui,
             gateway_url=f"http://127.0.0.1:{ports['GATEWAY_PORT']}",
             mongo_url=f"mongodb://127.0.0.1:{ports['MONGO_PORT']}/?directConnection=true",
+            redis_url=f"redis://127.0.0.1:{ports['REDIS_PORT']}/0",
             password="e2e-password",
             log=log,
         )

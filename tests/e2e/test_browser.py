@@ -89,3 +89,11 @@ def test_item_that_sold_out_in_the_cart_is_refused_naming_the_field(stack: Stack
 
 def test_operations_view_shows_the_pipeline_and_new_events_live(stack: Stack) -> None:
     assert "PASS ops" in run(stack, "ops")
+
+
+def test_dead_letter_is_replayed_from_the_operations_view_with_the_admin_password(
+    stack: Stack,
+) -> None:
+    letter = stack.park_dead_letter()
+    output = run(stack, "dead_letter_replay", ADMIN_PASSWORD=stack.password, LETTER_ID=letter)
+    assert "PASS dead_letter_replay" in output

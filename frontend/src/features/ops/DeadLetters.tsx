@@ -43,7 +43,11 @@ function ReplayDialog({
       open={letter !== null}
       onOpenChange={(open) => !open && close()}
       title="Replay dead letter"
-      description={letter ? `${letter.type} for order ${letter.order_id || "—"} (${letter.function})` : undefined}
+      description={
+        letter
+          ? `${letter.type}${letter.order_id ? ` for order ${letter.order_id}` : ""}, failed in ${letter.function}`
+          : undefined
+      }
     >
       <form onSubmit={submit} className="space-y-3">
         <div className="space-y-1.5">
