@@ -216,3 +216,22 @@ export async function dead_letter_replay(page, base, env) {
   await page.getByText("No dead letters. Every event was handled.").waitFor({ timeout: 20_000 });
   await screenshot(page, "ops-replayed");
 }
+
+/** More than the stock left: the saga cancels the order and the tracking page says why, live. */
+export async function cancelled_live(page, base, env) {
+  await openShop(page, base);
+  await page.getByRole("button", { name: `Add ${env.SHORT_NAME} to cart` }).click();
+  await page.getByRole("button", { name: `One more ${env.SHORT_NAME}` }).click();
+  assert.equal(await page.getByLabel(`Quantity of ${env.SHORT_NAME}`).inputValue(), "2");
+  await fillCustomer(page);
+  await page.getByRole("button", { name: /Place order/ }).click();
+  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="order-status"]')?.dataset.status === "CANCELLED",
+    null,
+    { timeout: 60_000 },
+  );
+  const reason = await page.getByTestId("cancel-reason").innerText();
+  assert.match(reason, new RegExp(`out of stock.*${env.SHORT_SKU}`, "i"));
+  await screenshot(page, "tracking-cancelled");
+}

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.e2e
 
 SOLD_OUT = ("DES-TIRA", "Tiramisu")  # sold out in this test's data before the shop opens
 RACE = ("BWL-POKE", "Salmon Poke Bowl")  # sells out while it is in the cart
+SHORT = ("BWL-BIBI", "Bibimbap")  # one left, two ordered
 
 
 def scenario(stack: Stack, name: str, **env: str) -> subprocess.Popen[str]:
@@ -85,6 +86,12 @@ def test_item_that_sold_out_in_the_cart_is_refused_naming_the_field(stack: Stack
     proc.stdin.write("GO\n")
     proc.stdin.flush()
     assert "PASS sold_out_rejected" in finish(proc)
+
+
+def test_order_for_more_than_the_stock_is_cancelled_with_the_reason_shown(stack: Stack) -> None:
+    stack.set_stock(SHORT[0], 1)
+    output = run(stack, "cancelled_live", SHORT_SKU=SHORT[0], SHORT_NAME=SHORT[1])
+    assert "PASS cancelled_live" in output
 
 
 def test_operations_view_shows_the_pipeline_and_new_events_live(stack: Stack) -> None:

@@ -189,6 +189,9 @@ export function Checkout({ menu, cart, onPlaced, attempts: givenAttempts }: Chec
                       </Button>
                     </div>
                     <FieldError id={errorId} message={qtyError ?? skuError} />
+                    {!qtyError && !skuError && item && line.quantity > item.stock && (
+                      <p className="text-sm text-warning">Only {item.stock} left: more than that cannot be delivered.</p>
+                    )}
                   </li>
                 );
               })}
