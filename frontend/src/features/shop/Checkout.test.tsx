@@ -118,4 +118,10 @@ describe("checkout", () => {
     expect(screen.getByLabelText("Quantity of Tiramisu")).toHaveAttribute("aria-invalid", "true");
     expect(screen.getByLabelText("Quantity of Pizza Margherita")).not.toHaveAttribute("aria-invalid");
   });
+
+  it("warns when a line asks for more than is left", () => {
+    mockFetch(() => json(500, {}));
+    renderWithQuery(<Harness menu={[menuItem({ stock: 1 })]} skus={["PIZ-MARG", "PIZ-MARG"]} onPlaced={vi.fn()} />);
+    expect(screen.getByText(/Only 1 left/)).toBeInTheDocument();
+  });
 });
