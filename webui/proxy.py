@@ -12,6 +12,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 log = logging.getLogger("webui.proxy")
 
+# The functions accept far less (MAX_BODY_BYTES in the settings); this only bounds memory here.
+MAX_BODY_BYTES = 1024 * 1024
+
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -69,15 +72,30 @@ def _unreachable(what: str, url: str, exc: Exception) -> JSONResponse:
     )
 
 
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def proxy_http(client: httpx.AsyncClient, base: str, what: str, request: Request) -> Response:
     """Send the request on to `base` and return its answer (bodies here are small JSON)."""
     url = upstream_url(base, request)
+    body = await _read_body(request, MAX_BODY_BYTES)
+    if body is None:
+        return JSONResponse(
+            {"error": "payload_too_large", "field": "body", "message": "at most 1 MiB"},
+            status_code=413,
+        )
     try:
         answer = await client.request(
-            request.method,
-            url,
-            headers=forward_headers(request.headers, request),
-            content=await request.body(),
+            request.method, url, headers=forward_headers(request.headers, request), content=body
         )
     except httpx.HTTPError as exc:
         return _unreachable(what, url, exc)

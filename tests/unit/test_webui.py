@@ -153,3 +153,13 @@ def test_event_streams_reach_notify_without_the_browser_origin(dist: Path) -> No
     assert str(seen[0].url) == "http://notify.test/sse/orders/abc?after=0-1"
     assert seen[0].headers["last-event-id"] == "0-5"
     assert "origin" not in seen[0].headers
+
+
+def test_oversized_bodies_are_refused_before_reaching_the_gateway(dist: Path) -> None:
+    def gateway(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("an oversized body must not be forwarded")
+
+    with client_for(dist, httpx.MockTransport(gateway)) as client:
+        answer = client.post("/function/place-order", content=b"x" * (1024 * 1024 + 1))
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "payload_too_large"
