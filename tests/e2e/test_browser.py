@@ -65,7 +65,9 @@ def test_bad_form_field_is_flagged_before_anything_is_sent(stack: Stack) -> None
 
 
 def test_order_reaches_dispatched_live_on_the_tracking_page(stack: Stack) -> None:
-    assert "PASS order_dispatched" in run(stack, "order_dispatched")
+    output = run(stack, "order_dispatched")
+    assert "PASS order_dispatched" in output
+    print(*(line for line in output.splitlines() if line.startswith(("order ", "measured"))))
 
 
 def test_tracking_falls_back_to_sse_when_websockets_are_blocked(stack: Stack) -> None:
