@@ -119,6 +119,21 @@ describe("LiveFeed", () => {
     expect(FakeEventSource.instances[1]!.url).toContain("after=400-0");
   });
 
+  it("reconnects when notify says try again later (1013), but not when it refuses for good", () => {
+    const states: string[] = [];
+    const { feed, fireTimers } = harness({ onState: (state) => states.push(state) });
+    feed.start();
+    FakeWebSocket.latest().open();
+    FakeWebSocket.latest().drop(1013);
+    fireTimers();
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    FakeWebSocket.latest().open();
+    FakeWebSocket.latest().drop(4404);
+    fireTimers();
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    expect(states.at(-1)).toBe("closed");
+  });
+
   it("stops reconnecting once stopped", () => {
     const { feed, fireTimers } = harness();
     feed.start();

@@ -17,6 +17,9 @@ const SSE_EVENT_TYPES = [
   "stock.refilled",
 ];
 
+/** Close codes notify uses for a request that will never succeed: bad cursor, unknown order, policy. */
+const PERMANENT_CLOSE_CODES = new Set([1008, 4400, 4404]);
+
 /** Orders two Redis stream ids (`<ms>-<seq>`): negative when a is older than b. */
 export function compareCursors(a: string, b: string): number {
   const [aMs = 0, aSeq = 0] = a.split("-").map(Number);
@@ -131,9 +134,14 @@ export class LiveFeed {
       this.opts.onState?.("live", "websocket");
     };
     socket.onmessage = (event: MessageEvent) => this.receive(event.data);
-    socket.onclose = () => {
+    socket.onclose = (event: CloseEvent) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (opened && PERMANENT_CLOSE_CODES.has(event.code)) {
+        this.stopped = true;
+        this.opts.onState?.("closed", "websocket");
+        return;
+      }
       if (!opened) {
         this.wsFailures += 1;
         if (this.wsFailures >= this.opts.wsAttempts) this.transport = "sse";

@@ -74,9 +74,9 @@ export class FakeWebSocket {
   message(body: unknown) {
     this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(body) }));
   }
-  drop() {
+  drop(code = 1006) {
     this.readyState = 3;
-    this.onclose?.(new CloseEvent("close", { code: 1006 }));
+    this.onclose?.(new CloseEvent("close", { code }));
   }
   send() {}
   close() {
