@@ -21,6 +21,7 @@ function ConnectionBadge({ state, transport, final }: { state: FeedState; transp
         <Radio className="size-3" aria-hidden="true" /> Live · {via}
       </Badge>
     );
+  if (state === "closed") return <Badge variant="secondary">Not live: reload to retry</Badge>;
   return <Badge variant="warning">{state === "connecting" ? "Connecting…" : `Reconnecting (${via})…`}</Badge>;
 }
 
