@@ -238,3 +238,46 @@ export async function cancelled_live(page, base, env) {
   assert.match(reason, new RegExp(`out of stock.*${env.SHORT_SKU}`, "i"));
   await screenshot(page, "tracking-cancelled");
 }
+
+async function axeViolations(page) {
+  await page.addScriptTag({ path: path.resolve(import.meta.dirname, "../node_modules/axe-core/axe.min.js") });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"] } }),
+  );
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+/** axe-core finds no serious WCAG 2.1 AA problem on the shop, a tracking page or /ops, light or dark. */
+export async function accessibility(page, base) {
+  await openShop(page, base);
+  await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
+  await page.getByRole("button", { name: /Place order/ }).click(); // show the inline errors too
+  await page.getByText("Enter your name").waitFor();
+  const orderId = await page.evaluate(async () => {
+    const r = await fetch("/function/place-order", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ customer: { name: "Axe", address: "1 Audit Way" }, items: [{ sku: "SID-FRIE", quantity: 1 }] }),
+    });
+    return (await r.json()).order_id;
+  });
+  const found = [];
+  for (const theme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: theme });
+    await page.evaluate((t) => {
+      localStorage.setItem("theme", t);
+      document.documentElement.classList.toggle("dark", t === "dark");
+    }, theme);
+    for (const where of ["/", `/orders/${orderId}`, "/ops"]) {
+      if (where !== "/" || theme === "dark") {
+        await page.goto(`${base}${where}`);
+        await page.locator("main h1").first().waitFor();
+        await page.waitForTimeout(500); // let the data arrive; axe checks what is on screen
+      }
+      for (const v of await axeViolations(page)) found.push(`${theme} ${where}: ${v}`);
+    }
+  }
+  assert.deepEqual(found, [], found.join("\n"));
+}

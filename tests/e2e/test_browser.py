@@ -106,3 +106,7 @@ def test_dead_letter_is_replayed_from_the_operations_view_with_the_admin_passwor
     letter = stack.park_dead_letter()
     output = run(stack, "dead_letter_replay", ADMIN_PASSWORD=stack.password, LETTER_ID=letter)
     assert "PASS dead_letter_replay" in output
+
+
+def test_pages_have_no_serious_accessibility_problems(stack: Stack) -> None:
+    assert "PASS accessibility" in run(stack, "accessibility")

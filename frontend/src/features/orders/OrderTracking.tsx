@@ -64,7 +64,7 @@ function Timeline({ entries, status }: { entries: TimelineEntry[]; status: Order
                   {entry.reason && <span> · {entry.reason}</span>}
                 </p>
               ) : (
-                <p className="text-sm text-muted-foreground/70">Waiting</p>
+                <p className="text-sm text-muted-foreground">Waiting</p>
               )}
             </div>
           </li>

@@ -35,7 +35,7 @@ export function MenuList({ items, inCart, onAdd }: MenuListProps) {
                 const full = count >= item.stock;
                 return (
                   <li key={item.sku} data-sku={item.sku}>
-                    <Card className={item.sold_out ? "h-full opacity-60" : "h-full"}>
+                    <Card className={item.sold_out ? "h-full border-dashed bg-muted/60 text-muted-foreground shadow-none" : "h-full"}>
                       <div className="flex h-full flex-col gap-2 p-4">
                         <div className="flex items-start justify-between gap-2">
                           <h3 className="font-medium leading-snug">{item.name}</h3>
