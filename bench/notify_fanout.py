@@ -159,7 +159,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "max_ms": round(max(mine) * 1000, 1) if mine else None,
             }
         )
-    return {"clients": args.clients, "phases": phases, "closes": closes, "server": health}
+    return {
+        "clients": args.clients,
+        "phases": phases,
+        "closes": closes,
+        "server": health,
+        "load_average": os.getloadavg(),
+    }
 
 
 def _health(base: str) -> dict[str, Any]:

@@ -22,6 +22,8 @@ def main() -> None:
         host=settings.notify_host,
         port=settings.notify_port,
         ws="websockets-sansio",
+        # Compression would be paid once per client per message; messages are ~300 bytes.
+        ws_per_message_deflate=False,
         ws_ping_interval=settings.notify_ping_interval_s,
         ws_ping_timeout=settings.notify_ping_timeout_s,
         log_config=None,
