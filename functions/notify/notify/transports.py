@@ -79,7 +79,10 @@ async def serve_websocket(ws: WebSocket, feed: Feed, close_timeout_s: float) -> 
         if outcome == "slow"
         else (SERVER_ERROR, "stream unavailable")
     )
-    log.info("closing a client", extra={"code": code, "order_id": feed.order_id})
+    log.warning(
+        "closing a client",
+        extra={"code": code, "order_id": feed.order_id, "sent_up_to": str(feed.last_sent)},
+    )
     with contextlib.suppress(Exception):
         # The close frame waits behind what the client has not read yet; do not wait forever.
         await asyncio.wait_for(ws.close(code, reason), close_timeout_s)
