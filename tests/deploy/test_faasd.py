@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -118,3 +121,26 @@ def test_setup_appends_the_services_after_its_marker() -> None:
 
     assert after_services.startswith("  # orders-faas services")
     assert '"# orders-faas services"' in (FAASD_DIR / "setup.sh").read_text()
+
+
+def test_shell_commands_of_the_services_pass_shellcheck(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    for name, service in compose["services"].items():
+        command = service.get("command", [])
+        if command[:2] != ["sh", "-c"]:
+            continue
+        script = tmp_path / f"{name}.sh"
+        # Compose writes a literal `$` as `$$`.
+        script.write_text("#!/bin/sh\n" + command[2].replace("$$", "$") + "\n")
+        result = subprocess.run(
+            [_shellcheck(), "--shell=sh", str(script)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+
+def _shellcheck() -> str:
+    venv_bin = Path(__file__).resolve().parents[2] / ".venv" / "bin"
+    path = shutil.which("shellcheck") or shutil.which("shellcheck", path=str(venv_bin))
+    assert path, "shellcheck is missing: install the dev dependencies"
+    return path
