@@ -58,8 +58,9 @@ def _chart_functions(platform: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_chart_lints_without_warnings() -> None:
-    report = helm_python.lint(CHART_DIR, strict=True, kube_version="v1.30.0")
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_chart_lints_without_warnings(variant: str) -> None:
+    report = helm_python.lint(CHART_DIR, VARIANTS[variant], strict=True, kube_version="v1.30.0")
 
     problems = [m for m in report["messages"] if m["severity"] >= 2]
     assert not report["errors"], report["errors"]
