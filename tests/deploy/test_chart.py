@@ -18,6 +18,7 @@ from tests.deploy.chart import VARIANTS, of_kind, render, validate
 from tests.deploy.conftest import CHART_DIR
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+CREDENTIAL_ENV = {"MONGO_URL", "REDIS_URL"}
 
 
 def _pod_specs(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -37,6 +38,7 @@ def _chart_functions(platform: str) -> dict[str, dict[str, Any]]:
                 "annotations": doc["spec"].get("annotations", {}),
                 "labels": doc["spec"]["labels"],
                 "secrets": doc["spec"]["secrets"],
+                "environment": doc["spec"]["environment"],
             }
             for name, doc in of_kind(documents, "Function").items()
         }
@@ -53,6 +55,7 @@ def _chart_functions(platform: str) -> dict[str, dict[str, Any]]:
                     "secret"
                 ]["items"]
             ],
+            "environment": fn["envVars"],
         }
         for fn in listing
     }
@@ -101,6 +104,9 @@ def test_chart_deploys_the_functions_of_stack_yml_with_the_same_topics_and_secre
             if label.startswith("com.openfaas.scale."):
                 assert chart["labels"][label] == value, (name, label)
         assert int(chart["labels"]["com.openfaas.scale.min"]) >= 1, name
+        # Credentials come from the secrets; every other setting is deployed with its default.
+        settings = {k: v for k, v in spec.environment.items() if k not in CREDENTIAL_ENV}
+        assert settings.items() <= chart["environment"].items(), name
 
 
 def test_knative_switch_replaces_openfaas_functions_with_services_behind_a_facade() -> None:

@@ -130,3 +130,25 @@ def test_faasd_function_regex_selects_exactly_the_gateway_functions(stack: Stack
     selected = {name for name in stack.functions if pattern.search(name)}
     served = {name for name, spec in stack.functions.items() if spec.served_by_gateway}
     assert selected == served
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice, as faas-cli's parser does."""
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    # Only keys written out count: `<<: *anchor` may merge in a key that is then overridden.
+    keys = [key.value for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge"]
+    duplicates = {key for key in keys if keys.count(key) > 1}
+    if duplicates:
+        raise yaml.constructor.ConstructorError(None, None, f"duplicate keys {duplicates}")
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def test_stack_file_names_no_function_or_field_twice() -> None:
+    yaml.load(STACK_FILE.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)

@@ -137,5 +137,9 @@ environment:
   MONGO_DB: {{ $root.Values.config.mongoDb | quote }}
   STREAM_NAME: {{ $root.Values.config.streamName | quote }}
   DEAD_LETTER_STREAM: {{ $root.Values.config.deadLetterStream | quote }}
+  CONNECTOR_GROUP: {{ $root.Values.config.connectorGroup | quote }}
   LOG_LEVEL: {{ $root.Values.config.logLevel | quote }}
+  {{- range $k, $v := $spec.environment }}
+  {{ $k }}: {{ $v | quote }}
+  {{- end }}
 {{- end -}}
