@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from typing import Any
@@ -152,3 +153,29 @@ _UniqueKeyLoader.add_constructor(
 
 def test_stack_file_names_no_function_or_field_twice() -> None:
     yaml.load(STACK_FILE.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+
+
+def _event_types_passed_to_calls() -> set[str]:
+    """Event types handed to a call (`follow_up(EventType.X, …)`, `SagaEvent(type=E.X)`, …)
+    anywhere in the shared package or the handlers: the events something emits."""
+    emitted: set[str] = set()
+    for path in [*ROOT.glob("ordersaga/**/*.py"), *ROOT.glob("functions/*/handler.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if (
+                    isinstance(arg, ast.Attribute)
+                    and isinstance(arg.value, ast.Name)
+                    and arg.value.id in {"EventType", "E"}
+                    and arg.attr in EventType.__members__
+                ):
+                    emitted.add(EventType[arg.attr].value)
+    return emitted
+
+
+def test_every_subscribed_topic_is_an_event_something_emits(stack: Stack) -> None:
+    emitted = _event_types_passed_to_calls()
+    for name, spec in stack.functions.items():
+        never_emitted = set(spec.topics) - {"cron-function"} - emitted
+        assert not never_emitted, f"{name} waits for events nothing emits: {never_emitted}"
