@@ -22,6 +22,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "knative": {"platform": "knative"},
     "existing-secret": {"existingSecret": "orders-credentials"},
+    "openfaas-ce": {"openfaas": {"createFunctions": False}},
     "knative-existing-secret-no-extras": {
         "platform": "knative",
         "existingSecret": "orders-credentials",

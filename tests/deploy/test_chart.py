@@ -122,6 +122,18 @@ def test_knative_switch_replaces_openfaas_functions_with_services_behind_a_facad
     assert "location = /system/functions" in config["default.conf.template"]
 
 
+def test_openfaas_ce_mode_leaves_functions_to_faas_cli_but_creates_their_secrets() -> None:
+    documents = render({"openfaas": {"createFunctions": False}})
+
+    assert not of_kind(documents, "Function")
+    function_secrets = {
+        doc["metadata"]["name"]
+        for doc in documents
+        if doc["kind"] == "Secret" and doc["metadata"]["namespace"] == "openfaas-fn"
+    }
+    assert function_secrets == {"mongo-url", "redis-url", "saga-signing-key", "gateway-password"}
+
+
 def test_existing_secret_is_used_everywhere_and_no_secret_is_rendered() -> None:
     documents = render({"existingSecret": "orders-credentials"})
 
