@@ -54,6 +54,10 @@ class NotifyReplica:
         body: dict[str, Any] = requests.get(self.http + "/healthz", timeout=2).json()
         return body
 
+    def health_status(self) -> int:
+        """The HTTP status of /healthz (503 while Redis is unreachable)."""
+        return requests.get(self.http + "/healthz", timeout=5).status_code
+
     def stop(self) -> None:
         """Terminate and wait."""
         self.process.terminate()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from devstack.processes import free_port, start_redis
 from ordersaga.adapters.settings import Settings
 from tests.integration.notify_support import (
     NotifyReplica,
@@ -158,3 +160,35 @@ def test_idle_sse_stream_sends_heartbeat_comments(
         replica.stop()
     assert any(line.startswith("data: ") for line in seen)
     assert seen.count(": ping") >= 2
+
+
+def test_clients_keep_their_stream_across_a_redis_restart(
+    stack_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    redis_dir = tmp_path / "redis"
+    own_redis = start_redis(port, redis_dir)
+    env = {**stack_env, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    own = settings.model_copy(update={"redis_url": env["REDIS_URL"]})
+    order = store_order(settings)
+    events = saga_events(order.order_id)
+    append(own, events[:1])
+    replica = start_notify(env)
+
+    async def scenario() -> list[dict[str, Any]]:
+        nonlocal own_redis
+        async with connect_ws(f"{replica.ws}/ws/orders/{order.order_id}") as ws:
+            history = await receive(ws, 1)
+            own_redis.stop()
+            await apoll(lambda: replica.health_status() == 503, timeout_s=30)
+            own_redis = start_redis(port, redis_dir)
+            append(own, events[1:])
+            return history + await receive(ws, 2, timeout_s=30)
+
+    try:
+        messages = asyncio.run(scenario())
+        poll(lambda: replica.health_status() == 200)
+    finally:
+        replica.stop()
+        own_redis.stop()
+    assert [m["event_id"] for m in messages] == [e.id for e in events]
