@@ -45,6 +45,8 @@ class Service:
 # Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL and
 # GATEWAY_PASSWORD, plus its port in `port_env`.
 SERVICES: list[Service] = [
+    # Stopped with SIGTERM: it stops reading, finishes the calls in flight, acks nothing unfinished.
+    Service("connector", ["-m", "connector"]),
     Service(
         "notify",
         ["-m", "notify"],

@@ -33,8 +33,40 @@ class Settings(BaseSettings):
         default="dev-signing-key-change-me",
         validation_alias=AliasChoices("saga_signing_key", "saga-signing-key"),
     )
+    # Basic-auth password of the gateway's /system/* (OpenFaaS secret `gateway-password`); the
+    # connector lists functions with it and the dead-letters function checks replays against it.
+    gateway_password: str = Field(
+        default="",
+        validation_alias=AliasChoices("gateway_password", "gateway-password"),
+    )
     max_body_bytes: int = 64 * 1024
     mongo_timeout_ms: int = 5000
+
+    # The Redis Streams connector (connector/). Its HTTP timeout must stay below the reclaim
+    # min-idle time, or a slow step is reclaimed by another replica and runs twice.
+    connector_concurrency: int = Field(default=16, ge=1, le=512)
+    connector_max_deliveries: int = Field(default=5, ge=1)
+    connector_http_timeout_s: float = Field(default=10.0, gt=0)
+    connector_min_idle_ms: int = Field(default=30_000, ge=1)
+    connector_backoff_base_s: float = Field(default=0.5, ge=0)
+    connector_backoff_cap_s: float = Field(default=8.0, ge=0)
+    connector_refresh_s: float = Field(default=10.0, gt=0)
+    connector_trim_interval_s: float = Field(default=30.0, gt=0)
+    # Entries younger than this stay in the stream even when acknowledged (notify replays them).
+    connector_stream_retention_s: float = Field(default=3600.0, ge=0)
+
+    # dispatch-delivery: share of orders whose delivery fails (decided per order id, 0..1).
+    delivery_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # refill: skus below the threshold are topped up to the target (0: their initial stock).
+    refill_threshold: int = Field(default=5, ge=0)
+    refill_target: int = Field(default=0, ge=0)
+    # simulate: seconds from one delivery step to the next, synthetic orders per minute, and
+    # how long a saga may sit in one non-final status before it is cancelled.
+    sim_preparing_after_s: float = Field(default=20.0, ge=0)
+    sim_in_transit_after_s: float = Field(default=40.0, ge=0)
+    sim_delivered_after_s: float = Field(default=60.0, ge=0)
+    sim_order_rate: int = Field(default=0, ge=0, le=600)
+    saga_timeout_s: float = Field(default=300.0, gt=0)
 
     @property
     def mongo_url_is_default(self) -> bool:

@@ -45,11 +45,10 @@ def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.stop()
 
 
-@pytest.fixture
-def stack_env(redis_url: str, mongo_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment naming a fresh database and stream for one test; also applied in-process."""
+def fresh_env(redis_url: str, mongo_url: str) -> dict[str, str]:
+    """Environment naming a database and streams no other test uses."""
     suffix = uuid.uuid4().hex[:10]
-    env = {
+    return {
         "REDIS_URL": redis_url,
         "MONGO_URL": mongo_url,
         "MONGO_DB": f"test_{suffix}",
@@ -59,6 +58,14 @@ def stack_env(redis_url: str, mongo_url: str, monkeypatch: pytest.MonkeyPatch) -
         "GATEWAY_PASSWORD": "test-password",
         "SAGA_SIGNING_KEY": "test-signing-key",
     }
+
+
+@pytest.fixture
+def stack_env(
+    redis_url: str, mongo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """Environment naming a fresh database and stream for one test; also applied in-process."""
+    env = fresh_env(redis_url, mongo_url)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings_module.get_settings.cache_clear()
@@ -112,6 +119,23 @@ def start_gateway(env: dict[str, str], extra_args: list[str] | None = None) -> R
 
     wait_for(healthy, "gateway", 90, proc)
     return RunningGateway(url, env["GATEWAY_PASSWORD"], env, proc)
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(redis_url: str, mongo_url: str) -> Iterator[RunningGateway]:
+    """One gateway for a whole test module, on its own database with the demo menu.
+
+    Starting the gateway starts a process per function, so tests that only call the API
+    share one; they must not assume the database or stream is empty.
+    """
+    env = fresh_env(redis_url, mongo_url)
+    MenuRepository(get_database(Settings(**{k.lower(): v for k, v in env.items()}))).seed(
+        demo_menu()
+    )
+    running = start_gateway(env)
+    yield running
+    running.process.terminate()
+    running.process.wait(timeout=20)
 
 
 @pytest.fixture

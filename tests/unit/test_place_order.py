@@ -1,0 +1,210 @@
+"""place-order: validation with a named field, idempotency, and the order.placed event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import fakeredis
+import pytest
+import redis
+
+from devstack.processes import free_port
+from ordersaga.adapters import redis_stream
+from ordersaga.adapters.mongo import OrderRepository, get_database
+from tests.unit.conftest import FakeContext, FakeEvent, post_json
+from tests.unit.handlers import load
+
+place_order = load("place-order")
+
+GOOD: dict[str, Any] = {
+    "customer": {"name": "Ada Lovelace", "address": "12 Analytical Row"},
+    "items": [{"sku": "PIZ-MARG", "quantity": 2}, {"sku": "DRK-LEMN", "quantity": 1}],
+}
+
+
+def call(event: FakeEvent) -> tuple[int, Any]:
+    response = place_order.handle(event, FakeContext())
+    assert response["headers"]["Content-Type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])
+
+
+def with_(path: str, value: Any) -> dict[str, Any]:
+    body = json.loads(json.dumps(GOOD))
+    target = body
+    keys = path.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if key.isdigit() else target[key]
+    last = keys[-1]
+    if value is ...:
+        del target[last]
+    else:
+        target[int(last) if last.isdigit() else last] = value
+    return body
+
+
+@pytest.mark.usefixtures("fakes")
+def test_valid_order_is_stored_pending_and_announced(fake_redis: fakeredis.FakeRedis) -> None:
+    status, body = call(post_json(GOOD))
+    assert status == 202
+    assert body["status"] == "PENDING"
+    assert body["total_cents"] == 2 * 950 + 350
+    assert [h["status"] for h in body["history"]] == ["PENDING"]
+    entries = fake_redis.xrange("orders.events")
+    assert len(entries) == 1
+    fields = entries[0][1]
+    assert fields["type"] == "order.placed"
+    assert fields["order_id"] == body["order_id"]
+    assert fields["id"] == body["history"][0]["event_id"]
+    assert json.loads(fields["data"])["lines"] == [
+        {"sku": "PIZ-MARG", "quantity": 2},
+        {"sku": "DRK-LEMN", "quantity": 1},
+    ]
+
+
+@pytest.mark.usefixtures("fakes")
+def test_same_idempotency_key_returns_the_first_order_and_creates_nothing(
+    fake_redis: fakeredis.FakeRedis,
+) -> None:
+    first_status, first = call(post_json(GOOD, {"Idempotency-Key": "checkout-1"}))
+    other_body = with_("items.0.quantity", 5)
+    second_status, second = call(post_json(other_body, {"Idempotency-Key": "checkout-1"}))
+    assert (first_status, second_status) == (202, 200)
+    assert second["order_id"] == first["order_id"]
+    assert second["items"][0]["quantity"] == 2
+    assert get_database().orders.count_documents({}) == 1
+    assert fake_redis.xlen("orders.events") == 1
+
+
+@pytest.mark.usefixtures("fakes")
+def test_different_idempotency_keys_place_two_orders() -> None:
+    _, first = call(post_json(GOOD, {"Idempotency-Key": "a"}))
+    _, second = call(post_json(GOOD, {"Idempotency-Key": "b"}))
+    assert first["order_id"] != second["order_id"]
+
+
+BAD_BODIES = [
+    ("items.0.quantity", 0, "items[0].quantity"),
+    ("items.0.quantity", 51, "items[0].quantity"),
+    ("items.0.quantity", "2", "items[0].quantity"),
+    ("items.0.quantity", 1.5, "items[0].quantity"),
+    ("items.1.sku", "NOPE-404", "items[1].sku"),
+    ("items.1.sku", "piz marg", "items[1].sku"),
+    ("items", [], "items"),
+    ("items", ..., "items"),
+    ("customer.name", "", "customer.name"),
+    ("customer.name", ..., "customer.name"),
+    ("customer.address", "x" * 301, "customer.address"),
+    ("customer", ..., "customer"),
+    ("customer.email", "not-an-email", "customer.email"),
+    ("surprise", "field", "surprise"),
+    ("customer.$where", "1", "customer.$where"),
+]
+
+
+@pytest.mark.usefixtures("fakes")
+@pytest.mark.parametrize(("path", "value", "field"), BAD_BODIES)
+def test_bad_field_is_a_400_naming_the_field(path: str, value: Any, field: str) -> None:
+    status, body = call(post_json(with_(path, value)))
+    assert status == 400
+    assert body["error"] == "validation"
+    assert body["field"] == field
+    assert body["message"]
+    assert get_database().orders.count_documents({}) == 0
+
+
+@pytest.mark.usefixtures("fakes")
+def test_same_sku_on_two_lines_is_refused() -> None:
+    body = with_("items.1.sku", "PIZ-MARG")
+    status, answer = call(post_json(body))
+    assert (status, answer["field"]) == (400, "items[1].sku")
+
+
+@pytest.mark.usefixtures("fakes")
+def test_too_many_lines_are_refused() -> None:
+    skus = [item["_id"] for item in get_database().menu.find()]
+    body = with_("items", [{"sku": sku, "quantity": 1} for sku in skus])
+    status, answer = call(post_json(body))
+    assert (status, answer["field"]) == (400, "items")
+
+
+@pytest.mark.usefixtures("fakes")
+def test_sold_out_item_is_a_409_naming_the_line() -> None:
+    get_database().menu.update_one({"_id": "DRK-LEMN"}, {"$set": {"available": 0}})
+    status, body = call(post_json(GOOD))
+    assert (status, body["error"], body["field"]) == (409, "sold_out", "items[1].sku")
+
+
+@pytest.mark.usefixtures("fakes")
+@pytest.mark.parametrize(
+    ("event", "status", "field"),
+    [
+        (
+            FakeEvent(
+                body=b"{not json", headers={"Content-Type": "application/json"}, method="POST"
+            ),
+            400,
+            "body",
+        ),
+        (
+            FakeEvent(body=b"[1,2]", headers={"Content-Type": "application/json"}, method="POST"),
+            400,
+            "body",
+        ),
+        (
+            FakeEvent(
+                body=json.dumps(GOOD).encode(),
+                headers={"Content-Type": "text/plain"},
+                method="POST",
+            ),
+            415,
+            "Content-Type",
+        ),
+        (FakeEvent(body=b"{}", headers={}, method="POST"), 415, "Content-Type"),
+        (
+            FakeEvent(
+                body=b"x" * 70_000, headers={"Content-Type": "application/json"}, method="POST"
+            ),
+            413,
+            None,
+        ),
+        (FakeEvent(method="GET"), 405, "method"),
+        (post_json(GOOD, {"Idempotency-Key": "k" * 129}), 400, "Idempotency-Key"),
+    ],
+    ids=[
+        "malformed-json",
+        "not-an-object",
+        "wrong-content-type",
+        "no-content-type",
+        "oversized",
+        "get",
+        "long-key",
+    ],
+)
+def test_malformed_request_is_a_4xx_json_error(
+    event: FakeEvent, status: int, field: str | None
+) -> None:
+    got_status, body = call(event)
+    assert got_status == status
+    assert body.get("field") == field
+    assert body["error"] and body["message"]
+
+
+@pytest.mark.usefixtures("fakes")
+def test_order_is_kept_when_redis_is_down_and_reconcile_announces_it(
+    fake_redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as outage:
+        unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.5)
+        outage.setattr(redis_stream, "_client", lambda url: unreachable)
+        status, body = call(post_json(GOOD))
+    assert status == 202
+    order = OrderRepository(get_database()).get(body["order_id"])
+    assert order is not None and order.status == "PENDING"
+    assert fake_redis.xlen("orders.events") == 0
+
+    monkeypatch.setenv("RECONCILE_STALE_SECONDS", "0")
+    reconcile = load("reconcile").handle(FakeEvent(method="POST"), FakeContext())
+    assert json.loads(reconcile["body"])["order_ids"] == [body["order_id"]]
+    entries = fake_redis.xrange("orders.events")
+    assert [e[1]["id"] for e in entries] == [order.placed_event_id]
