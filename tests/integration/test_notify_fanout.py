@@ -93,7 +93,7 @@ def test_five_hundred_clients_on_one_replica_all_receive_the_event(
 def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_everything(
     settings: Settings, stack_env: dict[str, str]
 ) -> None:
-    replica = start_notify(stack_env, NOTIFY_QUEUE_MAX="8", NOTIFY_CLOSE_TIMEOUT_S="60")
+    replica = start_notify(stack_env, NOTIFY_QUEUE_MAX="128", NOTIFY_CLOSE_TIMEOUT_S="60")
     order = store_order(settings)
     append(settings, saga_events(order.order_id)[:1])
     url = f"{replica.ws}/ws/orders/{order.order_id}"
@@ -102,18 +102,23 @@ def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_eve
         async for text in ws:
             into.append(str(text))
 
+    def append_batch() -> int:
+        """20 events of 16 kB; then how many clients were dropped so far."""
+        append(settings, saga_events(order.order_id, progress_steps=20, pad=16000)[3:])
+        return int(replica.health()["dropped"])
+
     async def scenario() -> tuple[int, int, tuple[int | None, str]]:
         stalled = StalledClient(url)
         async with connect_ws(url) as good:
             await apoll(lambda: replica.health()["clients"] == 2)
             got: list[str] = []
             reading = asyncio.create_task(reader(good, got))
-            sent = 0
-            while replica.health()["dropped"] == 0:
+            sent, dropped = 0, 0
+            while dropped == 0:
                 assert sent < 2000, "the stalled client was never dropped"
-                append(settings, saga_events(order.order_id, progress_steps=20, pad=16000)[3:])
+                # appended from a thread, so that the good client reads all the while
+                dropped = await asyncio.to_thread(append_batch)
                 sent += 20
-                await asyncio.sleep(0)  # let the good client read meanwhile
             assert replica.health()["clients"] == 1  # only the stalled one is gone
             closed = await asyncio.to_thread(stalled.read_until_closed)
             await apoll(lambda: len(got) == sent + 1, timeout_s=60)  # + order.placed
