@@ -71,6 +71,12 @@ def client_worker(url: str, count: int, total: int, out: Any, ready: Any) -> Non
     asyncio.run(main())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0..1) of values."""
     ordered = sorted(values)
@@ -92,7 +98,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions/notify")]),
         "LOG_LEVEL": "WARNING",
     }
-    notify = subprocess.Popen([sys.executable, "-m", "notify"], env=env, cwd=REPO_ROOT)
+    notify_log = (data / "notify.log").open("wb")
+    notify = subprocess.Popen(
+        [sys.executable, "-m", "notify"], env=env, cwd=REPO_ROOT, stderr=notify_log
+    )
     base = f"http://127.0.0.1:{notify_port}"
     workers: list[mp.Process] = []
     try:
@@ -118,6 +127,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ready.get(timeout=120)
         wait_for(lambda: _health(base)["clients"] == args.clients, "clients", 60)
         phases = []
+        cpu_before = cpu_seconds(notify.pid)
         for phase, rate in enumerate(rates):
             started = time.monotonic()
             for i in range(rate * args.seconds):
@@ -131,7 +141,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     {"status": "IN_TRANSIT", "phase": phase, "sent_at": time.time()},
                 )
                 r.xadd(STREAM, event.to_fields())  # type: ignore[arg-type]
-            phases.append({"rate": rate, "append_s": round(time.monotonic() - started, 2)})
+            phases.append(
+                {
+                    "rate": rate,
+                    "append_s": round(time.monotonic() - started, 2),
+                }
+            )
         delays: list[tuple[int, float]] = []
         closes: list[int] = []
         for _ in workers:
@@ -139,6 +154,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             delays += got_delays
             closes += got_closes
         health = _health(base)
+        server_cpu_s = cpu_seconds(notify.pid) - cpu_before  # every message was received
     finally:
         for proc in workers:
             proc.join(timeout=5)
@@ -159,7 +175,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "max_ms": round(max(mine) * 1000, 1) if mine else None,
             }
         )
-    return {"clients": args.clients, "phases": phases, "closes": closes, "server": health}
+    return {
+        "clients": args.clients,
+        "phases": phases,
+        "closes": closes,
+        "server_cpu_s": round(server_cpu_s, 2),
+        "server_cpu_us_per_delivery": round(server_cpu_s / max(1, len(delays)) * 1e6, 1),
+        "server": health,
+        "load_average": os.getloadavg(),
+        "notify_warnings": (data / "notify.log").read_text().splitlines()[-5:],
+    }
 
 
 def _health(base: str) -> dict[str, Any]:

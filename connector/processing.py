@@ -80,15 +80,17 @@ class EntryProcessor:
         """Process one held entry; returns with it settled, dead-lettered, or left pending."""
         if self.stopping.is_set():
             return
+        # Routed on the raw type: an entry nobody listens to is acknowledged even if this
+        # version of the schema cannot read it.
+        functions = self.router.subscribers(delivery.fields.get("type", ""))
+        if not functions:
+            self.ledger.ack(delivery.entry_id)
+            log.debug("no subscriber; acknowledged", extra=_context(delivery))
+            return
         try:
             event = SagaEvent.from_fields(delivery.fields)
         except (KeyError, ValueError) as exc:
             self._dead_letter(delivery, None, "", Outcome.failed(f"malformed entry: {exc}"))
-            return
-        functions = self.router.subscribers(event.type.value)
-        if not functions:
-            self.ledger.ack(delivery.entry_id)
-            log.debug("no subscriber; acknowledged", extra=_context(delivery, event))
             return
         if delivery.deliveries > self.policy.max_deliveries:
             # Reclaimed once more after its last attempt: that reclaim is not an attempt.

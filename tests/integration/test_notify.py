@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 
 from ordersaga.adapters.redis_stream import get_redis
 from ordersaga.adapters.settings import Settings
+from tests.integration.conftest import start_gateway
 from tests.integration.notify_support import (
     NotifyReplica,
     append,
@@ -256,3 +258,16 @@ def test_healthz_counts_connected_clients(settings: Settings, notify: NotifyRepl
 
     assert notify.health() == {**notify.health(), "status": "ok", "clients": 0}
     asyncio.run(scenario())
+
+
+def test_gateway_proxies_plain_http_to_notify(
+    stack_env: dict[str, str], notify: NotifyReplica
+) -> None:
+    gateway = start_gateway(stack_env, ["--upstream", f"notify={notify.http}"])
+    try:
+        answer = requests.get(f"{gateway.url}/function/notify/healthz", timeout=10)
+    finally:
+        gateway.process.terminate()
+        gateway.process.wait(timeout=20)
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"

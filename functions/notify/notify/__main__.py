@@ -22,6 +22,9 @@ def main() -> None:
         host=settings.notify_host,
         port=settings.notify_port,
         ws="websockets-sansio",
+        # Compression would be paid once per client per message; messages are ~300 bytes.
+        ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,  # clients have nothing to send but pongs
         ws_ping_interval=settings.notify_ping_interval_s,
         ws_ping_timeout=settings.notify_ping_timeout_s,
         log_config=None,

@@ -62,8 +62,8 @@ async def order_socket(ws: WebSocket) -> None:
         await _refuse_socket(ws, refusal)
         return
     assert not isinstance(after, Refusal)
-    feed = Feed(replica.source, order_id, after)
     await ws.accept()
+    feed = Feed(replica.source, order_id, after)  # closed by serve_websocket, whatever happens
     await serve_websocket(ws, feed, replica.settings.notify_close_timeout_s)
 
 

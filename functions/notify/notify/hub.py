@@ -46,6 +46,9 @@ class Subscriber:
             if self.overflowed.is_set():
                 raise SlowConsumer
             self._ready.clear()
+            if timeout_s is None:
+                await self._ready.wait()
+                continue
             try:
                 await asyncio.wait_for(self._ready.wait(), timeout_s)
             except TimeoutError:

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -17,11 +16,8 @@ from notify.access import SERVER_ERROR, TRY_AGAIN_LATER
 from notify.feed import Feed
 from notify.hub import SlowConsumer
 from notify.messages import sse_frame
-from ordersaga.domain.errors import Unavailable
 
 log = logging.getLogger("notify")
-
-FAILURES = (RedisError, OSError, Unavailable)
 
 
 def too_slow_reason(feed: Feed) -> str:
@@ -49,7 +45,9 @@ async def _race(
         exc = task.exception() if not task.cancelled() else None
         if isinstance(exc, SlowConsumer):
             return "slow"
-        if exc is not None and not isinstance(exc, WebSocketDisconnect):
+        if isinstance(exc, WebSocketDisconnect | OSError):  # the peer went while we sent
+            return "gone"
+        if exc is not None:
             log.warning("feed failed", extra={"error": repr(exc)})
             return "failed"
         outcome = tasks[task] if tasks[task] != "done" else outcome
@@ -79,7 +77,10 @@ async def serve_websocket(ws: WebSocket, feed: Feed, close_timeout_s: float) -> 
         if outcome == "slow"
         else (SERVER_ERROR, "stream unavailable")
     )
-    log.info("closing a client", extra={"code": code, "order_id": feed.order_id})
+    log.warning(
+        "closing a client",
+        extra={"code": code, "order_id": feed.order_id, "sent_up_to": str(feed.last_sent)},
+    )
     with contextlib.suppress(Exception):
         # The close frame waits behind what the client has not read yet; do not wait forever.
         await asyncio.wait_for(ws.close(code, reason), close_timeout_s)

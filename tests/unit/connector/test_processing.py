@@ -68,6 +68,19 @@ def test_entry_nobody_subscribes_to_is_acknowledged_without_a_call(
     assert pending_ids(r) == []
 
 
+def test_entry_of_an_unknown_type_nobody_subscribes_to_is_acknowledged(
+    r: fakeredis.FakeRedis, ledger: Ledger
+) -> None:
+    r.xadd(STREAM, {"id": "x1", "type": "kitchen.cleaned", "order_id": ""})
+    functions = ScriptedFunctions(default=succeed_with())
+
+    processor(ledger, RESERVE, functions)(read_one(ledger))
+
+    assert functions.calls == []
+    assert pending_ids(r) == []
+    assert r.xlen(DEAD) == 0
+
+
 def test_every_subscribed_function_gets_the_event(r: fakeredis.FakeRedis, ledger: Ledger) -> None:
     append(r, placed("o1"))
     functions = ScriptedFunctions(
