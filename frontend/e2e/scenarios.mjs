@@ -199,6 +199,8 @@ export async function ops(page, base) {
   await page.getByRole("list", { name: "Recent events" }).getByText("order.placed").first().waitFor({ timeout: 20_000 });
   await page.getByText(/No dead letters|Replay/).first().waitFor();
   await screenshot(page, "ops");
+  await page.getByRole("button", { name: "Switch to dark mode" }).click();
+  await screenshot(page, "ops-dark");
 }
 
 /** A dead letter is replayed from /ops: a wrong admin password is refused, the right one works. */
