@@ -18,27 +18,40 @@ import { ThroughputChart } from "./ThroughputChart";
 export const SUMMARY_REFRESH_MS = 5000;
 const RECENT_EVENTS = 12;
 
-/** Every saga event live from notify; each one also refreshes the summary (at most once a second). */
+/**
+ * Every saga event live from notify. Each one also refreshes the summary: at most once a
+ * second, and once more after a burst, so the last event of a burst is always reflected.
+ */
 function useAllOrdersFeed() {
   const queryClient = useQueryClient();
   const [events, setEvents] = useState<NotifyMessage[]>([]);
   const [state, setState] = useState<FeedState>("connecting");
   const lastRefresh = useRef(0);
+  const trailing = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
+    const refresh = () => {
+      lastRefresh.current = Date.now();
+      void queryClient.invalidateQueries({ queryKey: ["ops-summary"] });
+    };
     const feed = new LiveFeed({
       path: "/orders",
       onMessage: (message) => {
         if (message.event_id) setEvents((current) => [message, ...current].slice(0, RECENT_EVENTS));
-        const now = Date.now();
-        if (now - lastRefresh.current > 1000) {
-          lastRefresh.current = now;
-          void queryClient.invalidateQueries({ queryKey: ["ops-summary"] });
-        }
+        const wait = lastRefresh.current + 1000 - Date.now();
+        if (wait <= 0) refresh();
+        else
+          trailing.current ??= setTimeout(() => {
+            trailing.current = null;
+            refresh();
+          }, wait);
       },
       onState: setState,
     });
     feed.start();
-    return () => feed.stop();
+    return () => {
+      feed.stop();
+      if (trailing.current) clearTimeout(trailing.current);
+    };
   }, [queryClient]);
   return { events, state };
 }
