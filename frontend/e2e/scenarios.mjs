@@ -286,3 +286,28 @@ export async function accessibility(page, base) {
   }
   assert.deepEqual(found, [], found.join("\n"));
 }
+
+async function tabTo(page, matches, limit = 80) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(matches)) return;
+  }
+  throw new Error(`not reachable with Tab: ${matches}`);
+}
+
+/** Everything from the menu to a placed order works with the keyboard alone. */
+export async function keyboard(page, base) {
+  await openShop(page, base);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await tabTo(page, () => document.activeElement?.getAttribute("aria-label") === "Add Pizza Margherita to cart");
+  await page.keyboard.press("Enter");
+  await page.getByLabel("Quantity of Pizza Margherita").waitFor();
+  await tabTo(page, () => document.activeElement?.id === "field-customer-name");
+  await page.keyboard.type("Ada Lovelace");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("12 Analytical Engine Row");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
+  await page.getByTestId("order-status").waitFor();
+}

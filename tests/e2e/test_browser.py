@@ -64,6 +64,10 @@ def test_bad_form_field_is_flagged_before_anything_is_sent(stack: Stack) -> None
     assert "PASS bad_field" in run(stack, "bad_field")
 
 
+def test_an_order_can_be_placed_with_the_keyboard_alone(stack: Stack) -> None:
+    assert "PASS keyboard" in run(stack, "keyboard")
+
+
 def test_order_reaches_dispatched_live_on_the_tracking_page(stack: Stack) -> None:
     output = run(stack, "order_dispatched")
     assert "PASS order_dispatched" in output
