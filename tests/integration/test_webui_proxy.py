@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
@@ -54,6 +54,12 @@ async def _ws_order(websocket: WebSocket) -> None:
         await websocket.send_text(_message("6-0", text))
 
 
+async def _ws_closing(websocket: WebSocket) -> None:
+    """Accept, then close as notify does for a client that fell too far behind."""
+    await websocket.accept()
+    await websocket.close(code=1013, reason="too slow")
+
+
 async def _sse_order(request: Request) -> StreamingResponse:
     release = request.app.state.release
 
@@ -77,6 +83,7 @@ def fake_notify() -> Iterator[FakeNotify]:
     """A stand-in notify on a free port: `/ws/orders/<id>` and `/sse/orders/<id>`."""
     app = Starlette(
         routes=[
+            WebSocketRoute("/ws/orders/slow", _ws_closing),
             WebSocketRoute("/ws/orders/{order_id}", _ws_order),
             Route("/sse/orders/{order_id}", _sse_order),
         ]
@@ -174,6 +181,13 @@ def test_websocket_is_relayed_both_ways_with_the_cursor(webui: str) -> None:
         second = json.loads(socket.recv(timeout=5))
     assert first["status"] == "after=4-0"
     assert second["status"] == "ping"
+
+
+def test_notify_close_code_reaches_the_browser(webui: str) -> None:
+    ws_url = webui.replace("http", "ws") + "/ws/orders/slow"
+    with connect(ws_url, open_timeout=5) as socket, pytest.raises(ConnectionClosed):
+        socket.recv(timeout=5)
+    assert socket.close_code == 1013
 
 
 def test_websocket_from_another_origin_is_refused(webui: str) -> None:
