@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus, utcnow
@@ -11,7 +11,11 @@ from ordersaga.services.stock import handle_stock_event
 from tests.unit.saga.conftest import World
 
 E = EventType
-LATER = utcnow() + timedelta(minutes=5)
+
+
+def later() -> datetime:
+    """Five minutes after now: taken per test, as a suite can run longer than five minutes."""
+    return utcnow() + timedelta(minutes=5)
 
 
 def test_order_stuck_in_stock_reserved_gets_the_same_stock_reserved_again(world: World) -> None:
@@ -20,7 +24,7 @@ def test_order_stuck_in_stock_reserved_gets_the_same_stock_reserved_again(world:
     assert (
         reemit_stuck_reservations(world.orders, world.stream, timedelta(seconds=30), utcnow()) == []
     )
-    ids = reemit_stuck_reservations(world.orders, world.stream, timedelta(seconds=30), LATER)
+    ids = reemit_stuck_reservations(world.orders, world.stream, timedelta(seconds=30), later())
 
     again = world.stream.read_all()[-1][1]
     assert ids == [reserved.order_id]
@@ -35,7 +39,7 @@ def test_cancelled_order_still_holding_stock_gets_its_cancel_again(world: World)
     handle_stock_event(other, world.orders, world.stock)  # holds stock, not cancelled
 
     ids = reemit_unreleased_cancellations(
-        world.orders, world.stock, world.stream, timedelta(seconds=30), LATER
+        world.orders, world.stock, world.stream, timedelta(seconds=30), later()
     )
 
     again = world.stream.read_all()[-1][1]
