@@ -22,6 +22,7 @@ from bench.config import BenchConfig
 from bench.costs import CostMeter
 from bench.load import OrderPlacer
 from bench.phases import CANCELLED, DISPATCHED, Harness
+from bench.profile import Sampler, profile_markdown, targets
 from bench.report import draw_histogram, headline, markdown
 from bench.stack import Endpoints, LocalStack, endpoints_from_env
 from bench.stats import implied_ceilings
@@ -84,6 +85,16 @@ def _raw_rates(config: BenchConfig, endpoints: Endpoints) -> dict[str, float]:
     return rates
 
 
+def _sampler(config: BenchConfig, endpoints: Endpoints) -> Sampler | None:
+    if not config.profile:
+        return None
+    pids = targets(endpoints.roots)
+    say(f"• profiling {', '.join(sorted(pids))} with py-spy during the throughput phase")
+    sampler = Sampler(pids, RESULTS / "profile")
+    sampler.start()
+    return sampler
+
+
 def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
     """Every phase against a running stack; the report's data."""
     settings = Settings(
@@ -111,9 +122,11 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
         phases: dict[str, dict[str, Any]] = {}
         samples: dict[str, list[float]] = {}
         say(f"• throughput: {config.throughput_orders} orders, {config.workers} clients")
+        sampler = _sampler(config, endpoints)
         sat = harness.saturation(
             "throughput", config.throughput_orders, config.workers, config.phase_deadline_s
         )
+        profiles = sampler.stop() if sampler else {}
         phases["throughput"] = sat.as_dict()
         offered = config.offered_rate(sat.sagas_per_s if saga else sat.placed_per_s)
         say(f"• latency: {config.latency_orders} orders offered at {offered}/s")
@@ -153,6 +166,7 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
                 "factor": config.growth_factor,
             },
             "watcher": watcher.kind,
+            "profile": profile_markdown(profiles),
         }
     finally:
         meter.stop()

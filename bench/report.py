@@ -143,6 +143,8 @@ def markdown(data: Mapping[str, Any], histogram_png: str | None) -> str:
         f"(×{data['growth']['factor']}).",
         "",
     ]
+    if data.get("profile"):
+        lines += ["## Profile of the throughput phase (py-spy)", "", *data["profile"]]
     if histogram_png:
         lines += ["## Latency histogram", "", f"![latency]({histogram_png})", ""]
     return "\n".join(lines)

@@ -116,3 +116,25 @@ def test_processes_are_attributed_to_their_component() -> None:
     assert classify(["python", "-m", "connector"]) == "connector"
     assert classify(["python", "-m", "notify"]) == "notify"
     assert classify(["python", "-m", "something.else"]) is None
+
+
+def test_profile_counts_self_time_at_the_leaf_and_inclusive_time_once_per_stack() -> None:
+    from bench.profile import parse_collapsed, profile_markdown
+
+    profile = parse_collapsed(
+        [
+            "run (waitress/task.py:10);handle (functions/place-order/handler.py:20);"
+            "find_one (pymongo/collection.py:5) 6",
+            "run (waitress/task.py:10);handle (functions/place-order/handler.py:21) 3",
+            "run (waitress/task.py:10);recurse (x.py:1);recurse (x.py:2) 1",
+            "not a sample line",
+        ]
+    )
+    assert profile.samples == 10
+    assert profile.top(1) == [("find_one (pymongo/collection.py)", 0.6)]
+    assert dict(profile.top(5, inclusive=True))["handle (place-order/handler.py)"] == 0.9
+    assert dict(profile.top(5, inclusive=True))["recurse (x.py)"] == 0.1
+    text = "\n".join(profile_markdown({"place-order": profile}))
+    assert "### place-order (10 samples)" in text
+    assert "| 60% | `find_one (pymongo/collection.py)` |" in text
+    assert "run (waitress/task.py)" not in text.split("inclusive")[1]  # under every sample
