@@ -1,11 +1,17 @@
-"""dispatch-delivery: declared in stack.yml; its behaviour arrives with the saga."""
+"""dispatch-delivery (signed saga step, topic `stock.reserved`): assign a courier, or fail."""
 
 from __future__ import annotations
 
-from ordersaga.entrypoints.http import Context, Event, Response, json_response
+from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.adapters.settings import get_settings
+from ordersaga.domain.events import SagaEvent
+from ordersaga.entrypoints.saga import saga_step
+from ordersaga.services.delivery import dispatch_delivery
 
 
-def handle(event: Event, context: Context) -> Response:
-    return json_response(
-        501, {"error": "not_implemented", "message": "dispatch-delivery is not built yet"}
-    )
+def _step(event: SagaEvent) -> list[SagaEvent]:
+    orders = OrderRepository(get_database())
+    return dispatch_delivery(event, orders, get_settings().delivery_failure_rate)
+
+
+handle = saga_step(_step)

@@ -1,4 +1,8 @@
-"""reconcile (scheduled): re-announce orders whose `order.placed` never reached the stream."""
+"""reconcile (scheduled): re-announce the next event of sagas whose event never arrived.
+
+PENDING orders get their `order.placed` again, STOCK_RESERVED ones their `stock.reserved`, and
+cancelled orders that still hold stock their `order.cancelled` (always with the original ids).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,31 @@ from datetime import timedelta
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.redis_stream import EventStream
+from ordersaga.adapters.stock import StockRepository
+from ordersaga.domain.models import utcnow
 from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
 from ordersaga.services.ordering import republish_stale_orders
+from ordersaga.services.recovery import reemit_stuck_reservations, reemit_unreleased_cancellations
 
 
 def _run(event: Event, context: Context) -> Response:
     stale_after = timedelta(seconds=float(os.getenv("RECONCILE_STALE_SECONDS", "30")))
-    ids = republish_stale_orders(
-        OrderRepository(get_database()), EventStream.from_settings(), stale_after
+    db = get_database()
+    orders, stream, now = OrderRepository(db), EventStream.from_settings(), utcnow()
+    ids = republish_stale_orders(orders, stream, stale_after)
+    reserved = reemit_stuck_reservations(orders, stream, stale_after, now)
+    cancelled = reemit_unreleased_cancellations(
+        orders, StockRepository(db), stream, stale_after, now
     )
-    return json_response(200, {"republished": len(ids), "order_ids": ids})
+    return json_response(
+        200,
+        {
+            "republished": len(ids),
+            "order_ids": ids,
+            "stock_reserved_reemitted": reserved,
+            "order_cancelled_reemitted": cancelled,
+        },
+    )
 
 
 handle = http_function({"POST": _run, "GET": _run})

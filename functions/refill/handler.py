@@ -1,9 +1,26 @@
-"""refill: declared in stack.yml; its behaviour arrives with the saga."""
+"""refill (scheduled): top up every sku below REFILL_THRESHOLD and announce `stock.refilled`."""
 
 from __future__ import annotations
 
-from ordersaga.entrypoints.http import Context, Event, Response, json_response
+from ordersaga.adapters.mongo import get_database
+from ordersaga.adapters.redis_stream import EventStream
+from ordersaga.adapters.settings import get_settings
+from ordersaga.adapters.stock import StockRepository
+from ordersaga.domain.models import utcnow
+from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
+from ordersaga.services.refill import refill_stock
 
 
-def handle(event: Event, context: Context) -> Response:
-    return json_response(501, {"error": "not_implemented", "message": "refill is not built yet"})
+def _run(event: Event, context: Context) -> Response:
+    settings = get_settings()
+    events = refill_stock(
+        StockRepository(get_database()),
+        EventStream.from_settings(),
+        settings.refill_threshold,
+        settings.refill_target or None,
+        utcnow(),
+    )
+    return json_response(200, {"refilled": [e.data for e in events]})
+
+
+handle = http_function({"POST": _run, "GET": _run})

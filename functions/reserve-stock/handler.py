@@ -1,11 +1,21 @@
-"""reserve-stock: declared in stack.yml; its behaviour arrives with the saga."""
+"""reserve-stock (signed saga step): reserve an order's stock, or release it when the saga fails.
+
+Topics: `order.placed` (reserve all-or-nothing), `delivery.failed` and `order.cancelled`
+(compensation: release what the order holds, once).
+"""
 
 from __future__ import annotations
 
-from ordersaga.entrypoints.http import Context, Event, Response, json_response
+from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.adapters.stock import StockRepository
+from ordersaga.domain.events import SagaEvent
+from ordersaga.entrypoints.saga import saga_step
+from ordersaga.services.stock import handle_stock_event
 
 
-def handle(event: Event, context: Context) -> Response:
-    return json_response(
-        501, {"error": "not_implemented", "message": "reserve-stock is not built yet"}
-    )
+def _step(event: SagaEvent) -> list[SagaEvent]:
+    db = get_database()
+    return handle_stock_event(event, OrderRepository(db), StockRepository(db))
+
+
+handle = saga_step(_step)

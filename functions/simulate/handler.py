@@ -1,9 +1,29 @@
-"""simulate: declared in stack.yml; its behaviour arrives with the saga."""
+"""simulate (scheduled): deliver dispatched orders, time out stuck sagas, place synthetic orders."""
 
 from __future__ import annotations
 
-from ordersaga.entrypoints.http import Context, Event, Response, json_response
+from ordersaga.adapters.mongo import MenuRepository, OrderRepository, get_database
+from ordersaga.adapters.redis_stream import EventStream
+from ordersaga.adapters.settings import get_settings
+from ordersaga.adapters.stock import StockRepository
+from ordersaga.domain.models import utcnow
+from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
+from ordersaga.services.simulation import Timing, run_simulation
 
 
-def handle(event: Event, context: Context) -> Response:
-    return json_response(501, {"error": "not_implemented", "message": "simulate is not built yet"})
+def _run(event: Event, context: Context) -> Response:
+    settings = get_settings()
+    db = get_database()
+    report = run_simulation(
+        OrderRepository(db),
+        StockRepository(db),
+        EventStream.from_settings(),
+        Timing.from_settings(settings),
+        utcnow(),
+        menu=MenuRepository(db),
+        order_rate=settings.sim_order_rate,
+    )
+    return json_response(200, report.summary())
+
+
+handle = http_function({"POST": _run, "GET": _run})

@@ -15,7 +15,8 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import Unavailable
-from ordersaga.domain.models import MenuItem, Order
+from ordersaga.domain.models import MenuItem, Order, OrderStatus, utcnow
+from ordersaga.domain.state_machine import sources_of
 
 Document = dict[str, Any]
 
@@ -62,6 +63,8 @@ def ensure_indexes(db: Database[Document]) -> None:
             )
             db.orders.create_index([("updated_at", ASCENDING)], name="updated_at")
             db.processed_events.create_index([("at", ASCENDING)], name="processed_at")
+            # refill looks for skus running low.
+            db.menu.create_index([("available", ASCENDING)], name="available")
         except PyMongoError as exc:
             raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
         _indexed.add(key)
@@ -144,3 +147,49 @@ class OrderRepository:
             guard, update, return_document=ReturnDocument.AFTER
         )
         return Order.model_validate(doc) if doc else None
+
+    def advance(
+        self,
+        order_id: str,
+        target: OrderStatus,
+        event_id: str,
+        *,
+        at: datetime | None = None,
+        reason: str | None = None,
+        fields: Document | None = None,
+        guard: Document | None = None,
+    ) -> bool:
+        """Move the order to `target` if the state machine allows it from where it is now.
+
+        One status-guarded write (`{_id, status: {$in: sources_of(target)}}` plus `guard`) that
+        sets the status, `updated_at`, `cancel_reason` and `fields`, and appends the history
+        entry for `event_id`. False when the order is elsewhere (a repeat or a lost race).
+        """
+        now = at or utcnow()
+        entry: Document = {"status": target.value, "at": now, "event_id": event_id}
+        changes: Document = {"status": target.value, "updated_at": now, **(fields or {})}
+        if reason is not None:
+            entry["reason"] = reason
+            if target is OrderStatus.CANCELLED:
+                changes["cancel_reason"] = reason
+        query: Document = {
+            **(guard or {}),
+            "_id": order_id,
+            "status": {"$in": [status.value for status in sources_of(target)]},
+        }
+        result = self.collection.update_one(query, {"$set": changes, "$push": {"history": entry}})
+        return result.modified_count == 1
+
+    def set_if_unset(self, order_id: str, field: str, value: str) -> bool:
+        """Set `field` once (only while it is null or missing); False if it already had a value."""
+        result = self.collection.update_one(
+            {"_id": order_id, field: None}, {"$set": {field: value}}
+        )
+        return result.modified_count == 1
+
+    def find_in(self, order_ids: Iterable[str], statuses: Iterable[str]) -> list[Order]:
+        """The orders among `order_ids` that are in one of `statuses`."""
+        docs = self.collection.find(
+            {"_id": {"$in": sorted(set(order_ids))}, "status": {"$in": list(statuses)}}
+        )
+        return [Order.model_validate(doc) for doc in docs]

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     mongo_timeout_ms: int = 5000
 
+    # dispatch-delivery: share of orders whose delivery fails (decided per order id, 0..1).
+    delivery_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # refill: skus below the threshold are topped up to the target (0: their initial stock).
+    refill_threshold: int = Field(default=5, ge=0)
+    refill_target: int = Field(default=0, ge=0)
+    # simulate: seconds from one delivery step to the next, synthetic orders per minute, and
+    # how long a saga may sit in one non-final status before it is cancelled.
+    sim_preparing_after_s: float = Field(default=20.0, ge=0)
+    sim_in_transit_after_s: float = Field(default=40.0, ge=0)
+    sim_delivered_after_s: float = Field(default=60.0, ge=0)
+    sim_order_rate: int = Field(default=0, ge=0, le=600)
+    saga_timeout_s: float = Field(default=300.0, gt=0)
+
     @property
     def mongo_url_is_default(self) -> bool:
         """True when no MONGO_URL was given (the local stack then starts its own server)."""

@@ -53,14 +53,7 @@ class SagaEvent(BaseModel):
 
     def follow_up(self, type_: EventType, data: dict[str, Any] | None = None) -> SagaEvent:
         """The event this one causes; its id is a pure function of this id and the type."""
-        event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{self.id}:{type_.value}").hex
-        return SagaEvent(
-            id=event_id,
-            type=type_,
-            order_id=self.order_id,
-            data=data or {},
-            causation_id=self.id,
-        )
+        return caused_by(self.id, type_, self.order_id, data)
 
     def to_fields(self) -> dict[str, str]:
         """Flat string fields for a Redis stream entry."""
@@ -92,6 +85,36 @@ class SagaEvent(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """The event as JSON for HTTP bodies (`{"events": [...]}`) and notify messages."""
         return self.model_dump(mode="json")
+
+
+def derived_id(cause_id: str, label: str) -> str:
+    """A deterministic event id for what `cause_id` leads to; `label` tells its effects apart."""
+    return uuid.uuid5(_EVENT_NAMESPACE, f"{cause_id}:{label}").hex
+
+
+def caused_by(
+    cause_id: str,
+    type_: EventType,
+    order_id: str,
+    data: dict[str, Any] | None = None,
+    *,
+    label: str | None = None,
+    at: datetime | None = None,
+) -> SagaEvent:
+    """The event of `type_` that the event `cause_id` leads to (same id every time it is made).
+
+    `follow_up` is this for a cause in hand; steps that know only the cause's id (from an
+    order's history) use it directly. `label` (default: the type) separates two effects of one
+    cause that share a type.
+    """
+    return SagaEvent(
+        id=derived_id(cause_id, label or type_.value),
+        type=type_,
+        order_id=order_id,
+        data=data or {},
+        causation_id=cause_id,
+        at=at or utcnow(),
+    )
 
 
 class FunctionResult(BaseModel):

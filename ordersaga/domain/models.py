@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
+from ordersaga.domain.stock import Shortage
+
 MAX_LINES = 20
 MAX_QUANTITY = 50
 
@@ -154,6 +156,20 @@ class Order(BaseModel):
     placed_event_id: str
     created_at: datetime
     updated_at: datetime
+    # Saga bookkeeping, not shown to customers: the event whose compensation released this
+    # order's stock (set once, so a release happens and is announced once), and why stock was
+    # refused (so a repeated `order.placed` answers the same `stock.rejected`).
+    stock_released_by: str | None = None
+    shortage: Shortage | None = None
+
+    def last_entry(self, status: OrderStatus | None = None) -> HistoryEntry | None:
+        """The latest history entry, or the latest one of `status` when it is given."""
+        entries = [e for e in self.history if status is None or e.status is status]
+        return entries[-1] if entries else None
+
+    def passed_through(self, event_id: str) -> bool:
+        """Whether the event `event_id` already moved this order (its history records it)."""
+        return any(entry.event_id == event_id for entry in self.history)
 
     def to_public(self) -> dict[str, Any]:
         """The order as `order-status` and `place-order` return it."""

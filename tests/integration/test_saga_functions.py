@@ -1,0 +1,291 @@
+"""The saga's functions through the real gateway, on real SecantusDB and redis-server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from ordersaga.adapters import settings as settings_module
+from ordersaga.adapters.mongo import get_database
+from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.domain.models import OrderStatus
+from ordersaga.services.delivery import delivery_fails
+from tests.integration.conftest import start_gateway
+from tests.integration.saga_stack import SagaStack, saga_env
+
+pytestmark = pytest.mark.integration
+
+E = EventType
+S = OrderStatus
+FAILURE_RATE = 0.5
+
+
+@pytest.fixture(scope="module")
+def stack(redis_url: str, mongo_url: str) -> Iterator[SagaStack]:
+    """One gateway for the module: half the deliveries fail, delivery steps are a second apart,
+    simulate places two synthetic orders a minute."""
+    env = saga_env(
+        redis_url,
+        mongo_url,
+        DELIVERY_FAILURE_RATE=str(FAILURE_RATE),
+        SIM_PREPARING_AFTER_S="1",
+        SIM_IN_TRANSIT_AFTER_S="1",
+        SIM_DELIVERED_AFTER_S="1",
+        SIM_ORDER_RATE="2",
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        settings_module.get_settings.cache_clear()
+        settings = settings_module.get_settings()
+        gateway = start_gateway(env)
+        try:
+            yield SagaStack(gateway, settings, get_database(settings))
+        finally:
+            gateway.process.terminate()
+            gateway.process.wait(timeout=20)
+            settings_module.get_settings.cache_clear()
+
+
+@pytest.fixture
+def saga(stack: SagaStack) -> SagaStack:
+    """The module's stack with the demo menu's stock restored."""
+    stack.reset_menu()
+    return stack
+
+
+def place_until(saga: SagaStack, fails: bool, **quantities: int) -> SagaEvent:
+    """Place orders until one whose delivery fails (or succeeds) at FAILURE_RATE."""
+    for _ in range(30):
+        placed = saga.place(**quantities)
+        if delivery_fails(placed.order_id, FAILURE_RATE) is fails:
+            return placed
+    raise AssertionError("no order with the wanted delivery outcome in 30 tries")
+
+
+def test_fifty_orders_racing_for_ten_units_reserve_exactly_ten(saga: SagaStack) -> None:
+    saga.reset_menu(BWL_POKE=10)
+    placed = [saga.place(BWL_POKE=1) for _ in range(50)]
+    samples: list[tuple[int, int, int]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            level = saga.level("BWL-POKE")
+            samples.append((level.available, level.reserved, level.delivered))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(lambda event: saga.step("reserve-stock", event), placed))
+    elapsed = time.perf_counter() - started
+    done.set()
+    watcher.join()
+
+    winners = [a for a in answers if [e.type for e in a] == [E.STOCK_RESERVED]]
+    losers = [a for a in answers if [e.type for e in a] == [E.STOCK_REJECTED, E.ORDER_CANCELLED]]
+    assert (len(winners), len(losers)) == (10, 40)
+    statuses = [saga.order(event.order_id).status for event in placed]
+    assert statuses.count(S.STOCK_RESERVED) == 10
+    assert statuses.count(S.CANCELLED) == 40
+    level = saga.level("BWL-POKE")
+    assert (level.available, level.reserved) == (0, 10)
+    assert level.conserved
+    assert samples
+    assert all(
+        available >= 0 and available + held + gone == 10 for available, held, gone in samples
+    )
+    print(f"\nrace: 50 reservations for 10 units in {elapsed:.2f}s ({len(samples)} samples)")
+
+
+def test_order_beyond_stock_is_cancelled_and_leaves_stock_alone(saga: SagaStack) -> None:
+    placed = saga.place(DES_TIRA=16)  # 15 in stock
+
+    events = saga.step("reserve-stock", placed)
+
+    assert [e.type for e in events] == [E.STOCK_REJECTED, E.ORDER_CANCELLED]
+    assert events[0].data["short"] == [{"sku": "DES-TIRA", "requested": 16, "available": 15}]
+    order = saga.order(placed.order_id)
+    assert (order.status, order.cancel_reason) == (S.CANCELLED, "out of stock: DES-TIRA")
+    assert (saga.level("DES-TIRA").available, saga.level("DES-TIRA").reserved) == (15, 0)
+
+
+def test_order_short_on_its_second_sku_gives_back_the_first(saga: SagaStack) -> None:
+    placed = saga.place(BWL_BIBI=2, DES_TIRA=20)  # BWL sorts first; DES-TIRA has 15
+
+    events = saga.step("reserve-stock", placed)
+
+    assert events[1].data == {"reason": "out of stock: DES-TIRA"}
+    bibimbap = saga.level("BWL-BIBI")
+    assert (bibimbap.available, bibimbap.reserved) == (18, 0)
+    assert saga.stock.held_skus(placed.order_id, ["BWL-BIBI", "DES-TIRA"]) == set()
+
+
+def test_order_goes_through_every_function_to_delivered(saga: SagaStack) -> None:
+    placed = place_until(saga, fails=False, PIZ_MARG=2, DRK_LEMN=1)
+
+    reserved = saga.step("reserve-stock", placed)
+    dispatched = saga.step("dispatch-delivery", reserved[0])
+    deadline = time.monotonic() + 30
+    while saga.order(placed.order_id).status is not S.DELIVERED:
+        assert time.monotonic() < deadline, saga.order(placed.order_id).status
+        saga.run("simulate")
+
+    body = requests.get(
+        f"{saga.gateway.url}/function/order-status/{placed.order_id}", timeout=10
+    ).json()
+    assert [h["status"] for h in body["history"]] == [
+        "PENDING",
+        "STOCK_RESERVED",
+        "DISPATCHED",
+        "PREPARING",
+        "IN_TRANSIT",
+        "DELIVERED",
+    ]
+    assert body["delivery"]["courier"] == dispatched[0].data["courier"]
+    assert [(e.type, e.data.get("status")) for e in saga.events_of(placed.order_id)[-4:]] == [
+        (E.DELIVERY_PROGRESSED, "PREPARING"),
+        (E.DELIVERY_PROGRESSED, "IN_TRANSIT"),
+        (E.DELIVERY_PROGRESSED, "DELIVERED"),
+        (E.ORDER_COMPLETED, None),
+    ]
+    pizza = saga.level("PIZ-MARG")
+    assert (pizza.available, pizza.reserved, pizza.delivered) == (38, 0, 2)
+    assert all(level.conserved for level in saga.stock.levels())
+
+
+def test_failed_delivery_releases_the_stock_and_cancels_the_order(saga: SagaStack) -> None:
+    placed = place_until(saga, fails=True, SID_WING=3)
+
+    reserved = saga.step("reserve-stock", placed)
+    failed = saga.step("dispatch-delivery", reserved[0])
+    compensation = saga.step("reserve-stock", failed[0])
+    after_cancel = saga.step("reserve-stock", compensation[1])
+
+    assert [e.type for e in failed] == [E.DELIVERY_FAILED]
+    assert [e.type for e in compensation] == [E.STOCK_RELEASED, E.ORDER_CANCELLED]
+    assert after_cancel == []
+    order = saga.order(placed.order_id)
+    assert order.status is S.CANCELLED
+    assert order.cancel_reason == "delivery failed: no courier available"
+    wings = saga.level("SID-WING")
+    assert (wings.available, wings.reserved) == (30, 0)
+
+
+def test_duplicate_deliveries_change_nothing(saga: SagaStack) -> None:
+    placed = place_until(saga, fails=True, SID_FRIE=4)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(lambda _: saga.step("reserve-stock", placed), range(5)))
+    reserved = answers[0][0]
+    failed = [saga.step("dispatch-delivery", reserved) for _ in range(2)]
+    compensations = [saga.step("reserve-stock", failed[0][0]) for _ in range(3)]
+
+    assert len({tuple(e.id for e in a) for a in answers}) == 1
+    assert failed[0][0].id == failed[1][0].id
+    assert len({tuple(e.id for e in c) for c in compensations}) == 1
+    fries = saga.level("SID-FRIE")
+    assert (fries.available, fries.reserved, fries.delivered) == (60, 0, 0)
+    history = [h.status for h in saga.order(placed.order_id).history]
+    assert history == [S.PENDING, S.STOCK_RESERVED, S.CANCELLED]
+
+
+def test_saga_step_refuses_unsigned_calls(saga: SagaStack) -> None:
+    placed = saga.place(SID_GYOZ=1)
+
+    response = requests.post(
+        f"{saga.gateway.url}/function/reserve-stock", json=placed.to_json(), timeout=10
+    )
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    assert saga.level("SID-GYOZ").reserved == 0
+
+
+def test_refill_tops_up_low_stock_and_announces_it(saga: SagaStack) -> None:
+    saga.reset_menu(DES_BROW=20)
+    saga.db.menu.update_one({"_id": "DES-BROW"}, {"$set": {"available": 2, "delivered": 18}})
+
+    body = saga.run("refill")
+
+    assert body["refilled"] == [{"sku": "DES-BROW", "quantity": 18, "available": 20}]
+    brownie = saga.level("DES-BROW")
+    assert (brownie.available, brownie.refilled, brownie.conserved) == (20, 18, True)
+    assert brownie.last_refill_at is not None
+    refilled = [e for _, e in saga.stream.read_all(count=100_000) if e.type is E.STOCK_REFILLED]
+    assert refilled[-1].data == {"sku": "DES-BROW", "quantity": 18, "available": 20}
+
+
+def test_reconcile_reannounces_a_reservation_whose_event_was_lost(saga: SagaStack) -> None:
+    placed = saga.place(DRK_COLD=1)
+    reserved = saga.step("reserve-stock", placed)[0]
+    saga.db.orders.update_one(
+        {"_id": placed.order_id}, {"$set": {"updated_at": reserved.at.replace(year=2000)}}
+    )
+
+    body = saga.run("reconcile")
+
+    assert placed.order_id in body["stock_reserved_reemitted"]
+    again = saga.events_of(placed.order_id, E.STOCK_RESERVED)
+    assert [e.id for e in again] == [reserved.id]
+
+
+def test_saga_stuck_too_long_is_timed_out_and_its_stock_released(saga: SagaStack) -> None:
+    placed = saga.place(BWL_CURY=3)
+    saga.step("reserve-stock", placed)
+    long_ago = saga.order(placed.order_id).updated_at.replace(year=2000)
+    saga.db.orders.update_one({"_id": placed.order_id}, {"$set": {"updated_at": long_ago}})
+
+    assert saga.run("simulate")["timed_out"] >= 1
+
+    order = saga.order(placed.order_id)
+    assert (order.status, order.cancel_reason) == (S.CANCELLED, "timed out in STOCK_RESERVED")
+    cancel = saga.events_of(placed.order_id, E.ORDER_CANCELLED)
+    assert [e.data for e in cancel] == [{"reason": "timed out in STOCK_RESERVED"}]
+    released = saga.step("reserve-stock", cancel[0])
+    assert [e.type for e in released] == [E.STOCK_RELEASED]
+    curry = saga.level("BWL-CURY")
+    assert (curry.available, curry.reserved) == (25, 0)
+
+
+def test_simulate_places_its_synthetic_orders_once_per_minute(saga: SagaStack) -> None:
+    for _ in range(3):
+        saga.run("simulate")
+
+    keys = [
+        doc["idempotency_key"]
+        for doc in saga.db.orders.find({"idempotency_key": {"$regex": "^sim-"}})
+    ]
+    per_minute = {key.rsplit("-", 1)[0] for key in keys}
+    assert keys
+    assert len(keys) == 2 * len(per_minute)
+    for key in keys:
+        order_id = saga.orders.find_by_idempotency_key(key)
+        assert order_id is not None
+        assert saga.events_of(order_id.order_id, E.ORDER_PLACED)
+
+
+def test_reconcile_reannounces_a_lost_cancel_of_an_order_holding_stock(saga: SagaStack) -> None:
+    placed = saga.place(SAL_GREK=2)
+    saga.step("reserve-stock", placed)
+    # Timed out, but the order.cancelled never reached the stream.
+    saga.orders.advance(placed.order_id, S.CANCELLED, "lost-cancel", reason="timed out")
+    saga.db.orders.update_one(
+        {"_id": placed.order_id},
+        {"$set": {"updated_at": placed.at.replace(year=2000)}},
+    )
+
+    body = saga.run("reconcile")
+
+    assert body["order_cancelled_reemitted"] == [placed.order_id]
+    cancel = saga.events_of(placed.order_id, E.ORDER_CANCELLED)
+    assert [e.id for e in cancel] == ["lost-cancel"]
+    assert [e.type for e in saga.step("reserve-stock", cancel[0])] == [E.STOCK_RELEASED]
+    salad = saga.level("SAL-GREK")
+    assert (salad.available, salad.reserved) == (20, 0)
