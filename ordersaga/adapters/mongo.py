@@ -11,7 +11,7 @@ from typing import Any
 from pymongo import ASCENDING, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import Unavailable
@@ -19,6 +19,9 @@ from ordersaga.domain.models import MenuItem, Order, OrderStatus, utcnow
 from ordersaga.domain.state_machine import sources_of
 
 Document = dict[str, Any]
+
+IDEMPOTENCY_INDEX = "idempotency_key_sparse_unique"
+PARTIAL_IDEMPOTENCY_INDEX = "idempotency_key_unique"  # the earlier index, dropped when found
 
 _indexes_lock = threading.Lock()
 _indexed: set[tuple[int, str]] = set()
@@ -52,12 +55,7 @@ def ensure_indexes(db: Database[Document]) -> None:
         if key in _indexed:
             return
         try:
-            db.orders.create_index(
-                [("idempotency_key", ASCENDING)],
-                name="idempotency_key_unique",
-                unique=True,
-                partialFilterExpression={"idempotency_key": {"$type": "string"}},
-            )
+            _ensure_idempotency_index(db)
             db.orders.create_index(
                 [("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"
             )
@@ -68,6 +66,24 @@ def ensure_indexes(db: Database[Document]) -> None:
         except PyMongoError as exc:
             raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
         _indexed.add(key)
+
+
+def _ensure_idempotency_index(db: Database[Document]) -> None:
+    """A sparse unique index on `idempotency_key`: orders without a key are left out of it.
+
+    It replaces a partial index (`$type: string`) that SecantusDB does not use for a plain
+    `{idempotency_key: k}` lookup: every keyed place-order then scanned the whole collection,
+    so it slowed down as orders accumulated. Sparse gives the same uniqueness because a key is
+    either a string or absent (`OrderRepository.insert` drops a None key).
+    """
+    if PARTIAL_IDEMPOTENCY_INDEX in db.orders.index_information():
+        try:
+            db.orders.drop_index(PARTIAL_IDEMPOTENCY_INDEX)
+        except OperationFailure:
+            pass  # another process dropped it first
+    db.orders.create_index(
+        [("idempotency_key", ASCENDING)], name=IDEMPOTENCY_INDEX, unique=True, sparse=True
+    )
 
 
 class MenuRepository:
