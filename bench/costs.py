@@ -43,6 +43,31 @@ def rss_bytes(pids: Iterable[int]) -> int:
     return total
 
 
+def _own_cpu(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def function_processes(gateway_pid: int) -> dict[str, int]:
+    """The gateway's function processes by function name (`--name <fn>` on their command line)."""
+    found: dict[str, int] = {}
+    try:
+        children = psutil.Process(gateway_pid).children(recursive=True)
+    except psutil.Error:
+        return found
+    for child in children:
+        try:
+            cmd = child.cmdline()
+        except psutil.Error:
+            continue
+        if "--name" in cmd and cmd.index("--name") + 1 < len(cmd):
+            found[cmd[cmd.index("--name") + 1]] = child.pid
+    return found
+
+
 class CostMeter:
     """Samples each component's memory in the background; CPU snapshots on demand."""
 
@@ -63,8 +88,14 @@ class CostMeter:
                 self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pids))
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far per component."""
-        return {name: cpu_seconds(pids) for name, pids in self.roots.items()}
+        """CPU seconds so far per component, plus the gateway's own process and each function
+        process under it (`gateway/<name>`), so its share can be told from the functions'."""
+        totals = {name: cpu_seconds(pids) for name, pids in self.roots.items()}
+        for pid in self.roots.get("gateway", []):
+            totals["gateway/router"] = _own_cpu(pid)
+            for name, child in function_processes(pid).items():
+                totals[f"gateway/{name}"] = _own_cpu(child)
+        return totals
 
     def stop(self) -> None:
         """Stop sampling."""

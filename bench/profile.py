@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.costs import function_processes
+
 _FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -67,16 +69,13 @@ def targets(roots: dict[str, list[int]]) -> dict[str, int]:
     for component, pids in roots.items():
         for pid in pids:
             try:
-                process = psutil.Process(pid)
-                if "python" not in " ".join(process.cmdline()):
+                if "python" not in " ".join(psutil.Process(pid).cmdline()):
                     continue
-                found[component] = pid
-                for child in process.children(recursive=True):
-                    cmd = child.cmdline()
-                    if "--name" in cmd:
-                        found[cmd[cmd.index("--name") + 1]] = child.pid
             except psutil.Error:
                 continue
+            found[component] = pid
+            if component == "gateway":
+                found.update(function_processes(pid))
     return found
 
 
@@ -104,7 +103,11 @@ class Sampler:
         for name, pid in self.pids.items():
             out = self.folder / f"{name}.txt"
             cmd = [binary, "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
-            cmd += ["--rate", str(self.rate), "--gil"]  # only threads running Python: CPU, not waits
+            cmd += [
+                "--rate",
+                str(self.rate),
+                "--gil",
+            ]  # only threads running Python: CPU, not waits
             log = (self.folder / f"{name}.log").open("wb")
             self.running[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         time.sleep(2)  # attaching takes a moment and there is no signal for it

@@ -82,8 +82,14 @@ def phase_table(phases: Mapping[str, Mapping[str, Any]]) -> list[str]:
 def cost_table(cpu: Mapping[str, float], peak_rss: Mapping[str, int]) -> list[str]:
     """CPU ms per saga and peak resident memory per component."""
     names = sorted(set(cpu) | set(peak_rss))
-    rows = [[n, round(cpu.get(n, 0.0) * 1000, 2), round(peak_rss.get(n, 0) / MB, 1)] for n in names]
-    total = sum(cpu.values()) * 1000
+    rows: list[list[object]] = [
+        [n, round(cpu.get(n, 0.0) * 1000, 2), round(peak_rss.get(n, 0) / MB, 1)]
+        for n in names
+        if "/" not in n  # gateway/<fn> rows are parts of the gateway's row
+    ]
+    parts = [n for n in names if "/" in n and cpu.get(n, 0.0) * 1000 >= 0.05]
+    rows += [[f"  {n}", round(cpu[n] * 1000, 2), ""] for n in parts]
+    total = sum(v for n, v in cpu.items() if "/" not in n) * 1000
     rows.append(["**total**", round(total, 2), round(sum(peak_rss.values()) / MB, 1)])
     return _table(["component", "CPU ms per saga", "peak RSS MB"], rows)
 

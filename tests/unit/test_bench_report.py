@@ -138,3 +138,11 @@ def test_profile_counts_self_time_at_the_leaf_and_inclusive_time_once_per_stack(
     assert "### place-order (10 samples)" in text
     assert "| 60% | `find_one (pymongo/collection.py)` |" in text
     assert "run (waitress/task.py)" not in text.split("inclusive")[1]  # under every sample
+
+
+def test_cost_table_lists_gateway_parts_under_it_without_counting_them_twice() -> None:
+    cpu = {"gateway": 0.01, "gateway/router": 0.004, "gateway/place-order": 0.006, "gateway/menu": 0}
+    table = cost_table(cpu, {})
+    assert "|   gateway/place-order | 6.0 |  |" in table
+    assert not any("gateway/menu" in row for row in table)
+    assert table[-1].startswith("| **total** | 10.0 |")
