@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from datetime import datetime
@@ -77,10 +78,8 @@ def _ensure_idempotency_index(db: Database[Document]) -> None:
     either a string or absent (`OrderRepository.insert` drops a None key).
     """
     if PARTIAL_IDEMPOTENCY_INDEX in db.orders.index_information():
-        try:
+        with contextlib.suppress(OperationFailure):  # another process dropped it first
             db.orders.drop_index(PARTIAL_IDEMPOTENCY_INDEX)
-        except OperationFailure:
-            pass  # another process dropped it first
     db.orders.create_index(
         [("idempotency_key", ASCENDING)], name=IDEMPOTENCY_INDEX, unique=True, sparse=True
     )
