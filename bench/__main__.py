@@ -152,14 +152,18 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
             entries,
             raw["redis stream entries (single)"],
         )
+        stream = _stream_state(client, endpoints.stream_name)
         return {
             "phases": phases,
             "samples": samples,
             "raw_rates": raw,
             "ceilings": implied,
-            "headline": headline(phases["throughput"], phases["latency"], implied, saga),
+            "headline": {
+                **headline(phases, implied, saga),
+                "stream_length": stream["length"],
+            },
             "peak_rss": dict(meter.peak_rss),
-            "stream": _stream_state(client, endpoints.stream_name),
+            "stream": stream,
             "growth": {
                 "orders_before": before,
                 "orders_after": db.orders.count_documents({}),

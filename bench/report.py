@@ -19,30 +19,38 @@ def _num(value: float, digits: int = 1) -> float | None:
 
 
 def headline(
-    throughput: Mapping[str, Any],
-    latency: Mapping[str, Any],
-    ceilings: Mapping[str, float],
-    saga: bool,
+    phases: Mapping[str, Mapping[str, Any]], ceilings: Mapping[str, float], saga: bool
 ) -> dict[str, Any]:
-    """The last line's numbers: sagas/s at saturation, latency at the offered load, ceiling, ratio.
+    """The last line's numbers: sagas/s at saturation, latency at the offered load, ceiling, ratio,
+    and the same after growth.
 
     With the saga running, p50/p99 are place-order → `delivery.dispatched` seen by the client;
     without it (`mode: place-order`) they are place-order's own response times.
     """
-    orders_per_s = float(throughput["sagas_per_s"] if saga else throughput["placed_per_s"])
-    latencies = latency["saga"] if saga else latency["place_order"]
+    rate_key, latency_key = ("sagas_per_s", "saga") if saga else ("placed_per_s", "place_order")
+    throughput, latency = phases["throughput"], phases["latency"]
+    orders_per_s = float(throughput[rate_key])
     ceiling = ceilings.get("ceiling", math.nan)
-    return {
+    line: dict[str, Any] = {
         "mode": "saga" if saga else "place-order",
         "orders_per_s": _num(orders_per_s, 2),
-        "p50_ms": latencies["p50_ms"],
-        "p90_ms": latencies["p90_ms"],
-        "p99_ms": latencies["p99_ms"],
+        "p50_ms": latency[latency_key]["p50_ms"],
+        "p90_ms": latency[latency_key]["p90_ms"],
+        "p99_ms": latency[latency_key]["p99_ms"],
         "place_order_p50_ms": latency["place_order"]["p50_ms"],
         "place_order_p99_ms": latency["place_order"]["p99_ms"],
+        "offered_per_s": latency["offered_per_s"],
         "ceiling_orders_per_s": _num(ceiling, 2),
         "ratio": _num(ratio(orders_per_s, ceiling), 3),
+        "writes_per_saga": _num(
+            sum(throughput["ops_per_saga"].get(k, 0.0) for k in ("insert", "update", "delete")), 2
+        ),
     }
+    if "growth throughput" in phases and "growth latency" in phases:
+        line["growth_orders_per_s"] = phases["growth throughput"][rate_key]
+        line["growth_p50_ms"] = phases["growth latency"][latency_key]["p50_ms"]
+        line["growth_p99_ms"] = phases["growth latency"][latency_key]["p99_ms"]
+    return line
 
 
 def _row(cells: Sequence[object]) -> str:

@@ -31,15 +31,19 @@ class Summary:
     max: float
     mean: float
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | None]:
         """Rounded for JSON and reports."""
+
+        def ms(value: float) -> float | None:
+            return round(value, 1) if math.isfinite(value) else None  # JSON has no NaN
+
         return {
             "count": self.count,
-            "p50_ms": round(self.p50, 1),
-            "p90_ms": round(self.p90, 1),
-            "p99_ms": round(self.p99, 1),
-            "max_ms": round(self.max, 1),
-            "mean_ms": round(self.mean, 1),
+            "p50_ms": ms(self.p50),
+            "p90_ms": ms(self.p90),
+            "p99_ms": ms(self.p99),
+            "max_ms": ms(self.max),
+            "mean_ms": ms(self.mean),
         }
 
 

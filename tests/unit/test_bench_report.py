@@ -34,25 +34,38 @@ def _phase(sagas: float = 12.5, placed: float = 20.0) -> dict[str, Any]:
     }
 
 
+def _phases(**growth: Any) -> dict[str, dict[str, Any]]:
+    return {"throughput": _phase(), "latency": _phase(), **growth}
+
+
 def test_headline_with_the_saga_reports_sagas_per_second_and_end_to_end_latency() -> None:
-    line = headline(_phase(), _phase(), {"ceiling": 50.0}, saga=True)
+    line = headline(_phases(), {"ceiling": 50.0}, saga=True)
     assert line["mode"] == "saga"
     assert line["orders_per_s"] == 12.5
     assert (line["p50_ms"], line["p99_ms"]) == (300.0, 800.0)
     assert line["place_order_p50_ms"] == 40.0
     assert line["ceiling_orders_per_s"] == 50.0
     assert line["ratio"] == 0.25
+    assert line["writes_per_saga"] == 4.0
+    assert "growth_orders_per_s" not in line
+
+
+def test_headline_compares_with_the_run_after_growth() -> None:
+    phases = _phases(**{"growth throughput": _phase(sagas=10.0), "growth latency": _phase()})
+    line = headline(phases, {"ceiling": 50.0}, saga=True)
+    assert line["growth_orders_per_s"] == 10.0
+    assert line["growth_p99_ms"] == 800.0
 
 
 def test_headline_without_the_saga_reports_place_order_only() -> None:
-    line = headline(_phase(), _phase(), {"ceiling": 100.0}, saga=False)
+    line = headline(_phases(), {"ceiling": 100.0}, saga=False)
     assert line["mode"] == "place-order"
     assert line["orders_per_s"] == 20.0
     assert line["p99_ms"] == 90.0
 
 
 def test_headline_is_valid_json_even_when_the_ceiling_is_unknown() -> None:
-    line = headline(_phase(), _phase(), {"ceiling": math.nan}, saga=True)
+    line = headline(_phases(), {"ceiling": math.nan}, saga=True)
     text = json.dumps(line, allow_nan=False)
     assert json.loads(text)["ratio"] is None
     assert {"orders_per_s", "p50_ms", "p99_ms", "ceiling_orders_per_s", "ratio"} <= set(line)
@@ -76,7 +89,7 @@ def test_cost_table_shows_milliseconds_per_saga_and_megabytes_with_a_total() -> 
 def test_markdown_report_links_the_histogram_and_carries_the_headline() -> None:
     data = {
         "started_at": "20260101T000000Z",
-        "headline": headline(_phase(), _phase(), {"ceiling": 50.0}, saga=True),
+        "headline": headline(_phases(), {"ceiling": 50.0}, saga=True),
         "watcher": "notify",
         "cores": 2,
         "quick": True,
@@ -141,7 +154,12 @@ def test_profile_counts_self_time_at_the_leaf_and_inclusive_time_once_per_stack(
 
 
 def test_cost_table_lists_gateway_parts_under_it_without_counting_them_twice() -> None:
-    cpu = {"gateway": 0.01, "gateway/router": 0.004, "gateway/place-order": 0.006, "gateway/menu": 0}
+    cpu = {
+        "gateway": 0.01,
+        "gateway/router": 0.004,
+        "gateway/place-order": 0.006,
+        "gateway/menu": 0,
+    }
     table = cost_table(cpu, {})
     assert "|   gateway/place-order | 6.0 |  |" in table
     assert not any("gateway/menu" in row for row in table)

@@ -49,6 +49,7 @@ def test_empty_summary_reports_no_sample() -> None:
     summary = summarize([])
     assert summary.count == 0
     assert math.isnan(summary.p50)
+    assert summary.as_dict()["p99_ms"] is None
 
 
 def test_rate_is_zero_when_no_time_passed() -> None:
