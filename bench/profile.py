@@ -128,6 +128,18 @@ class Sampler:
         return profiles
 
 
+# Frames every request passes through (threads, the WSGI server, the framework's dispatch):
+# their inclusive time says nothing about what to change.
+_PLUMBING = (
+    "(threading.py)", "(<frozen", "runpy", "(waitress/", "(flask/app.py)", "(werkzeug/",
+    "(gateway/runtime.py)", "(gateway/__main__.py)", "(asyncio/", "(uvicorn/", "(starlette/",
+)  # fmt: skip
+
+
+def _plumbing(frame: str) -> bool:
+    return any(marker in frame for marker in _PLUMBING)
+
+
 def profile_markdown(profiles: dict[str, Profile], n: int = 8) -> list[str]:
     """A section per process: its top frames by self time and by inclusive time."""
     lines: list[str] = []
@@ -137,8 +149,7 @@ def profile_markdown(profiles: dict[str, Profile], n: int = 8) -> list[str]:
         lines += ["| self | frame |", "| --- | --- |"]
         lines += [f"| {share:.0%} | `{frame}` |" for frame, share in profile.top(n)]
         lines += ["", "| inclusive | frame |", "| --- | --- |"]
-        # Frames under nearly every sample (thread bootstrap, the server loop) say nothing.
-        inclusive = [(f, s) for f, s in profile.top(n + 12, True) if s < 0.9][:n]
+        inclusive = [(f, s) for f, s in profile.top(n + 40, True) if not _plumbing(f)][:n]
         lines += [f"| {share:.0%} | `{frame}` |" for frame, share in inclusive]
         lines.append("")
     return lines

@@ -150,7 +150,7 @@ def test_profile_counts_self_time_at_the_leaf_and_inclusive_time_once_per_stack(
     text = "\n".join(profile_markdown({"place-order": profile}))
     assert "### place-order (10 samples)" in text
     assert "| 60% | `find_one (pymongo/collection.py)` |" in text
-    assert "run (waitress/task.py)" not in text.split("inclusive")[1]  # under every sample
+    assert "run (waitress/task.py)" not in text.split("inclusive")[1]  # server plumbing
 
 
 def test_cost_table_lists_gateway_parts_under_it_without_counting_them_twice() -> None:
