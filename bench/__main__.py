@@ -25,7 +25,7 @@ from bench.phases import CANCELLED, DISPATCHED, Harness
 from bench.profile import Sampler, profile_markdown, targets
 from bench.report import draw_histogram, headline, markdown
 from bench.stack import Endpoints, LocalStack, endpoints_from_env
-from bench.stats import implied_ceilings
+from bench.stats import cpu_ceiling, implied_ceilings
 from bench.watch import NotifyWatcher, StreamWatcher, Watcher
 from ordersaga.adapters.mongo import get_database
 from ordersaga.adapters.settings import Settings
@@ -151,6 +151,9 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
             {k: raw[f"datastore {k}"] for k in ("insert", "update", "query")},
             entries,
             raw["redis stream entries (single)"],
+        )
+        implied["cpu_all_components"] = cpu_ceiling(
+            phases["throughput"]["cpu_s_per_saga"], os.cpu_count() or 1
         )
         stream = _stream_state(client, endpoints.stream_name)
         return {

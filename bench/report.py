@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.stats import ratio
+from bench.stats import percentile, ratio
 
 MB = 1024 * 1024
 
@@ -138,7 +138,10 @@ def markdown(data: Mapping[str, Any], histogram_png: str | None) -> str:
             [[k, _num(v, 1)] for k, v in ceilings.items()],
         ),
         "",
-        f"Ratio of our throughput to the ceiling: **{data['headline']['ratio']}**.",
+        f"Ratio of our throughput to the ceiling: **{data['headline']['ratio']}**. "
+        "`ceiling` is the lower of the data store's write ceiling and Redis'; "
+        "`cpu_all_components` is the cores divided by the CPU seconds all processes spend "
+        "per saga.",
         "",
         "## Cost per saga (throughput phase)",
         "",
@@ -177,6 +180,9 @@ def draw_histogram(samples: Mapping[str, Sequence[float]], path: Path) -> bool:
     fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.6 * len(shown)), squeeze=False)
     for axis, (name, values) in zip(axes[:, 0], shown.items(), strict=True):
         axis.hist(values, bins=40, color="#3b7dd8")
+        for pct, style in ((50, "--"), (99, ":")):
+            axis.axvline(percentile(values, pct), color="black", linestyle=style, label=f"p{pct}")
+        axis.legend()
         axis.set_title(name)
         axis.set_xlabel("ms")
         axis.set_ylabel("orders")

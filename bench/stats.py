@@ -141,3 +141,10 @@ def implied_ceilings(
         "redis": redis_ceiling,
         "ceiling": min(known) if known else math.nan,
     }
+
+
+def cpu_ceiling(cpu_s_per_saga: Mapping[str, float], cores: int) -> float:
+    """Sagas/s if every core did nothing but the saga's processes (`a/b` parts are skipped:
+    they are already inside `a`)."""
+    total = sum(v for name, v in cpu_s_per_saga.items() if "/" not in name)
+    return cores / total if total > 0 else math.inf

@@ -8,6 +8,7 @@ import pytest
 
 from bench.stats import (
     ceiling_per_saga,
+    cpu_ceiling,
     histogram,
     implied_ceilings,
     per_saga,
@@ -105,3 +106,9 @@ def test_ratio_is_unknown_when_the_ceiling_is() -> None:
     assert ratio(20, 80) == 0.25
     assert math.isnan(ratio(20, math.nan))
     assert math.isnan(ratio(20, 0))
+
+
+def test_cpu_ceiling_divides_the_cores_by_the_cpu_every_saga_needs() -> None:
+    cpu = {"gateway": 0.03, "gateway/router": 0.01, "datastore": 0.02, "redis": 0.0}
+    assert cpu_ceiling(cpu, cores=2) == pytest.approx(40.0)
+    assert cpu_ceiling({}, cores=2) == math.inf
