@@ -185,11 +185,21 @@ class LocalStack:
             gateway_url=f"http://127.0.0.1:{self.ports['GATEWAY_PORT']}",
             notify_url=notify_url if _healthy(notify_url + "/healthz") else None,
             redis_url=f"redis://127.0.0.1:{self.ports['REDIS_PORT']}/0",
-            mongo_url=f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}/?directConnection=true",
+            mongo_url=self._printed("mongodb", "mongodb://")
+            or f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}/?directConnection=true",
             notify_token=self.token,
         )
         endpoints.roots = component_roots(psutil.Process(self.proc.pid))
         return endpoints
+
+    def _printed(self, label: str, scheme: str) -> str | None:
+        """A URL from `make up`'s summary (`  mongodb   mongodb://…`), so the benchmark's own
+        client uses the same options as the stack."""
+        for line in self.text().splitlines():
+            words = line.split()
+            if len(words) == 2 and words[0] == label and words[1].startswith(scheme):
+                return words[1]
+        return None
 
     def stop(self) -> None:
         """Ctrl-C, as a person would; killed if it does not stop within 90 s."""
