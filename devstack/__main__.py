@@ -39,11 +39,24 @@ class Service:
     health_path: str = "/healthz"
     url_label: str = ""  # shown in the summary when set
     extra_pythonpath: str = ""  # a folder (relative to the repo) added to PYTHONPATH
+    via_gateway: bool = False  # the gateway also proxies plain HTTP /function/<name>/* to it
 
 
 # Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL and
 # GATEWAY_PASSWORD, plus its port in `port_env`.
-SERVICES: list[Service] = []
+SERVICES: list[Service] = [
+    # Stopped with SIGTERM: it stops reading, finishes the calls in flight, acks nothing unfinished.
+    Service("connector", ["-m", "connector"]),
+    Service(
+        "notify",
+        ["-m", "notify"],
+        port_env="NOTIFY_PORT",
+        default_port=8081,
+        extra_pythonpath="functions/notify",
+        url_label="notify",
+        via_gateway=True,
+    ),
+]
 
 
 def _port(env_name: str, default: int) -> int:
@@ -73,8 +86,26 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _service_ports() -> dict[str, int]:
+    """The port of each service that has one, chosen before the gateway starts."""
+    return {s.name: _port(s.port_env, s.default_port) for s in SERVICES if s.port_env}
+
+
+def _gateway_upstreams(ports: dict[str, int]) -> list[str]:
+    """`--upstream name=url` for the services the gateway proxies."""
+    args: list[str] = []
+    for service in SERVICES:
+        if service.via_gateway and service.name in ports:
+            args += ["--upstream", f"{service.name}=http://127.0.0.1:{ports[service.name]}"]
+    return args
+
+
 def _start_service(
-    service: Service, env: dict[str, str], logs: Path, started: list[ManagedProcess]
+    service: Service,
+    env: dict[str, str],
+    logs: Path,
+    started: list[ManagedProcess],
+    ports: dict[str, int],
 ) -> str:
     """Start one service, wait for its health check, and return its summary line."""
     service_env = dict(env)
@@ -84,7 +115,7 @@ def _start_service(
     service_env["PYTHONPATH"] = os.pathsep.join(pythonpath)
     port = 0
     if service.port_env:
-        port = _port(service.port_env, service.default_port)
+        port = ports[service.name]
         service_env[service.port_env] = str(port)
         env[service.port_env] = str(port)
     print(f"• starting {service.name}" + (f" on 127.0.0.1:{port}" if port else ""))
@@ -147,10 +178,11 @@ def up(data_dir: Path) -> int:
         gateway_port = _port("GATEWAY_PORT", 8080)
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         env.update({"GATEWAY_PASSWORD": password, "GATEWAY_URL": gateway_url})
+        ports = _service_ports()
         print(f"• starting the gateway on {gateway_url}")
         gateway = spawn(
             "gateway",
-            [python, "-m", "gateway", "--port", str(gateway_port)],
+            [python, "-m", "gateway", "--port", str(gateway_port), *_gateway_upstreams(ports)],
             env,
             logs / "gateway.log",
             REPO_ROOT,
@@ -159,7 +191,7 @@ def up(data_dir: Path) -> int:
         wait_for(lambda: _healthy(f"{gateway_url}/healthz"), "the gateway", 90, gateway.process)
         summary = [f"  gateway   {gateway_url}  (/system/* user admin, password {password})"]
         for service in SERVICES:
-            summary.append(_start_service(service, env, logs, started))
+            summary.append(_start_service(service, env, logs, started, ports))
 
         print(
             "\nOrders FaaS is up.\n" + "\n".join(line for line in summary if line) + "\n"

@@ -1,86 +1,38 @@
 """Runs one function's handler the way OpenFaaS' python3-http template does (waitress + Flask).
 
 `python -m gateway.runtime --name place-order --handler functions/place-order --port 5001`
+
+The runtime itself lives in `ordersaga.entrypoints.runtime`, shared with the function images.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
-import sys
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
-from flask import Flask, Response, jsonify, request
 from waitress import serve
 
+from ordersaga.entrypoints.runtime import (
+    HEALTH_PATH,
+    METHODS,
+    Context,
+    Event,
+    create_app,
+    format_response,
+    load_handler,
+)
 from ordersaga.logs import configure_logging
 
-HEALTH_PATH = "/_/health"
-METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
-
-
-class Event:
-    """The `event` the python3-http template hands to `handle`."""
-
-    def __init__(self) -> None:
-        self.body = request.get_data()
-        self.headers = request.headers
-        self.method = request.method
-        self.query = request.args
-        self.path = request.path
-
-
-class Context:
-    """The `context` the python3-http template hands to `handle`."""
-
-    def __init__(self) -> None:
-        self.hostname = os.getenv("HOSTNAME", "localhost")
-
-
-def load_handler(handler_dir: Path) -> ModuleType:
-    """Import `handler.py` of a function folder as the template does (`function.handler`)."""
-    path = handler_dir / "handler.py"
-    spec = importlib.util.spec_from_file_location("function.handler", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["function.handler"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def format_response(result: dict[str, Any] | None) -> tuple[Any, int, dict[str, str]]:
-    """The template's mapping of `{"statusCode", "body", "headers"}` to a Flask response."""
-    if result is None:
-        return "", 200, {}
-    status = int(result.get("statusCode", 200))
-    headers = dict(result.get("headers") or {})
-    body = result.get("body", "")
-    if isinstance(body, dict):
-        return jsonify(body), status, headers
-    if isinstance(body, bytes):
-        return body, status, headers
-    return str(body), status, headers
-
-
-def create_app(handler_dir: Path) -> Flask:
-    """A Flask app that sends every path and method to the function's `handle`."""
-    module = load_handler(handler_dir)
-    app = Flask(f"function-{handler_dir.name}")
-
-    @app.get(HEALTH_PATH)
-    def health() -> Response:
-        return jsonify({"status": "ok"})
-
-    @app.route("/", defaults={"path": ""}, methods=METHODS)
-    @app.route("/<path:path>", methods=METHODS)
-    def call_handler(path: str) -> tuple[Any, int, dict[str, str]]:
-        return format_response(module.handle(Event(), Context()))
-
-    return app
+__all__ = [
+    "HEALTH_PATH",
+    "METHODS",
+    "Context",
+    "Event",
+    "create_app",
+    "format_response",
+    "load_handler",
+    "main",
+]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import redis
+import redis.asyncio as aioredis
 
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import Unavailable
@@ -27,6 +28,28 @@ def get_redis(settings: Settings | None = None) -> redis.Redis:
     """The pooled Redis client for these settings (decoded str responses)."""
     settings = settings or get_settings()
     return _client(settings.redis_url)
+
+
+def get_async_redis(
+    settings: Settings | None = None, block_ms: int = 0, max_connections: int = 32
+) -> aioredis.Redis:
+    """A new asyncio Redis client (decoded str responses) for long-lived async services.
+
+    Not cached: an asyncio client belongs to the event loop it is used on. Its pool makes
+    callers wait for a free connection instead of failing under a burst, and its socket
+    timeout leaves room for blocking reads of up to `block_ms`.
+    """
+    settings = settings or get_settings()
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=max_connections,
+        timeout=10,
+        decode_responses=True,
+        socket_timeout=10 + block_ms / 1000,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
 class EventStream:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
 
@@ -21,9 +21,16 @@ class Settings(BaseSettings):
         secrets_dir=str(OPENFAAS_SECRETS) if OPENFAAS_SECRETS.is_dir() else None,
     )
 
-    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    # Full URLs with credentials; on OpenFaaS they come from the secrets `mongo-url`, `redis-url`.
+    mongo_url: str = Field(
+        default="mongodb://127.0.0.1:27017/?directConnection=true",
+        validation_alias=AliasChoices("mongo_url", "mongo-url"),
+    )
     mongo_db: str = "orders"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("redis_url", "redis-url"),
+    )
     stream_name: str = "orders.events"
     dead_letter_stream: str = "orders.dead"
     connector_group: str = "saga-connector"
@@ -33,8 +40,27 @@ class Settings(BaseSettings):
         default="dev-signing-key-change-me",
         validation_alias=AliasChoices("saga_signing_key", "saga-signing-key"),
     )
+    # Basic-auth password of the gateway's /system/* (OpenFaaS secret `gateway-password`); the
+    # connector lists functions with it and the dead-letters function checks replays against it.
+    gateway_password: str = Field(
+        default="",
+        validation_alias=AliasChoices("gateway_password", "gateway-password"),
+    )
     max_body_bytes: int = 64 * 1024
     mongo_timeout_ms: int = 5000
+
+    # The Redis Streams connector (connector/). Its HTTP timeout must stay below the reclaim
+    # min-idle time, or a slow step is reclaimed by another replica and runs twice.
+    connector_concurrency: int = Field(default=16, ge=1, le=512)
+    connector_max_deliveries: int = Field(default=5, ge=1)
+    connector_http_timeout_s: float = Field(default=10.0, gt=0)
+    connector_min_idle_ms: int = Field(default=30_000, ge=1)
+    connector_backoff_base_s: float = Field(default=0.5, ge=0)
+    connector_backoff_cap_s: float = Field(default=8.0, ge=0)
+    connector_refresh_s: float = Field(default=10.0, gt=0)
+    connector_trim_interval_s: float = Field(default=30.0, gt=0)
+    # Entries younger than this stay in the stream even when acknowledged (notify replays them).
+    connector_stream_retention_s: float = Field(default=3600.0, ge=0)
 
     # dispatch-delivery: share of orders whose delivery fails (decided per order id, 0..1).
     delivery_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -48,6 +74,22 @@ class Settings(BaseSettings):
     sim_delivered_after_s: float = Field(default=60.0, ge=0)
     sim_order_rate: int = Field(default=0, ge=0, le=600)
     saga_timeout_s: float = Field(default=300.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """A mounted secret file wins over the environment.
+
+        stack.yml gives every function non-secret defaults such as `MONGO_URL` without
+        credentials; the secret `mongo-url` mounted next to it must be the one that counts.
+        """
+        return init_settings, file_secret_settings, env_settings, dotenv_settings
 
     @property
     def mongo_url_is_default(self) -> bool:

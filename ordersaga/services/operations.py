@@ -10,6 +10,8 @@ from pymongo.database import Database
 
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.models import OrderStatus, utcnow
+from ordersaga.services.dead_letters import DeadLetters
+from ordersaga.services.stream_groups import group_states
 
 Document = dict[str, Any]
 WINDOW_MINUTES = 15
@@ -77,15 +79,14 @@ def stock_levels(db: Database[Document]) -> list[Document]:
 
 def stream_health(client: redis.Redis, settings: Settings) -> dict[str, int]:
     """The saga stream's length, entries pending in the connector group, and dead letters."""
-    pipe = client.pipeline(transaction=False)
-    pipe.xlen(settings.stream_name)
-    pipe.xlen(settings.dead_letter_stream)
-    length, dead = pipe.execute()
-    try:
-        pending = int(client.xpending(settings.stream_name, settings.connector_group)["pending"])
-    except redis.ResponseError:  # no group yet: nothing was ever read
-        pending = 0
-    return {"length": int(length), "pending": pending, "dead_letters": int(dead)}
+    groups = group_states(client, settings.stream_name)
+    pending = sum(g.pending for g in groups if g.name == settings.connector_group)
+    dead = DeadLetters(client, settings.stream_name, settings.dead_letter_stream).count()
+    return {
+        "length": int(client.xlen(settings.stream_name)),
+        "pending": pending,
+        "dead_letters": dead,
+    }
 
 
 def summary(db: Database[Document], client: redis.Redis, settings: Settings) -> Document:

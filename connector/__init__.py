@@ -1,0 +1,1 @@
+"""The Redis Streams connector: invokes the functions subscribed to each saga event."""

@@ -1,0 +1,60 @@
+"""`python -m connector`: one replica of the Redis Streams connector, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+from types import FrameType
+
+import requests
+
+from connector.app import Connector, check_settings
+from connector.invoke import FunctionClient
+from connector.routing import Router
+from ordersaga.adapters.redis_stream import get_redis
+from ordersaga.adapters.settings import get_settings
+from ordersaga.logs import configure_logging
+
+log = logging.getLogger("connector")
+
+
+def consumer_name() -> str:
+    """Unique per replica: two processes never share a pending list."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def main() -> None:
+    """Build the connector from the settings and run it until asked to stop."""
+    configure_logging("connector")
+    settings = get_settings()
+    problems = check_settings(settings)
+    if problems:
+        for problem in problems:
+            log.error(problem)
+        sys.exit(2)
+    router = Router(requests.Session(), settings.gateway_url, settings.gateway_password)
+    invoker = FunctionClient(
+        settings.gateway_url,
+        settings.saga_signing_key,
+        settings.connector_http_timeout_s,
+        pool_size=settings.connector_concurrency,
+    )
+    connector = Connector(settings, get_redis(settings), router, invoker, consumer_name())
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        connector.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        connector.run()
+    finally:
+        invoker.close()
+
+
+if __name__ == "__main__":
+    main()

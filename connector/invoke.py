@@ -1,0 +1,89 @@
+"""Calling a saga function: a signed POST of the event, answered with follow-up events."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import requests
+from pydantic import ValidationError
+
+from ordersaga.domain.events import FunctionResult, SagaEvent
+from ordersaga.entrypoints.signing import sign
+from ordersaga.services.dead_letters import excerpt
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one invocation gave: follow-up events on success, or why it failed."""
+
+    ok: bool
+    events: list[SagaEvent] = field(default_factory=list)
+    status_code: int | None = None
+    reason: str = ""
+    body_excerpt: str = ""
+    duration_ms: float = 0.0
+
+    @classmethod
+    def failed(
+        cls, reason: str, status_code: int | None = None, body: str = "", duration_ms: float = 0.0
+    ) -> Outcome:
+        """A failed invocation with its reason and what the function answered."""
+        return cls(
+            ok=False,
+            status_code=status_code,
+            reason=reason,
+            body_excerpt=excerpt(body),
+            duration_ms=duration_ms,
+        )
+
+
+def parse_answer(status_code: int, text: str, duration_ms: float) -> Outcome:
+    """Turn a function's HTTP answer into an Outcome (2xx with valid `{"events": [...]}` only)."""
+    if not 200 <= status_code < 300:
+        return Outcome.failed(f"HTTP {status_code}", status_code, text, duration_ms)
+    if not text.strip():
+        return Outcome(ok=True, status_code=status_code, duration_ms=duration_ms)
+    try:
+        result = FunctionResult.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        reason = f"bad answer: {first['msg']} at {'.'.join(map(str, first['loc'])) or 'body'}"
+        return Outcome.failed(reason, status_code, text, duration_ms)
+    return Outcome(ok=True, events=result.events, status_code=status_code, duration_ms=duration_ms)
+
+
+class FunctionClient:
+    """Invokes functions through the gateway over a pooled HTTP session."""
+
+    def __init__(
+        self, gateway_url: str, signing_key: str, timeout_s: float, pool_size: int = 16
+    ) -> None:
+        self.base = gateway_url.rstrip("/") + "/function/"
+        self.signing_key = signing_key
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def invoke(self, function: str, body: bytes) -> Outcome:
+        """POST the event body to `/function/<name>`, signed; never raises for HTTP problems."""
+        headers = {"Content-Type": "application/json", **sign(body, self.signing_key)}
+        started = time.perf_counter()
+        try:
+            response = self.session.post(
+                self.base + function, data=body, headers=headers, timeout=self.timeout_s
+            )
+        except requests.Timeout:
+            elapsed = (time.perf_counter() - started) * 1000
+            return Outcome.failed(f"timed out after {self.timeout_s:g}s", duration_ms=elapsed)
+        except requests.RequestException as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            return Outcome.failed(f"unreachable: {type(exc).__name__}", duration_ms=elapsed)
+        elapsed = (time.perf_counter() - started) * 1000
+        return parse_answer(response.status_code, response.text, elapsed)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()

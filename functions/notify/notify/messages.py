@@ -1,0 +1,105 @@
+"""What a client receives: stream cursors and the message JSON (pure, no I/O)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, NamedTuple
+
+from ordersaga.domain.events import EventType, SagaEvent, status_after
+from ordersaga.domain.models import Order
+
+_CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+
+
+class Cursor(NamedTuple):
+    """A Redis stream entry id `<ms>-<seq>`, ordered as Redis orders them."""
+
+    ms: int
+    seq: int
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        """Parse `<ms>-<seq>`; raises ValueError for anything else."""
+        match = _CURSOR.match(text.strip())
+        if not match:
+            raise ValueError(f"not a stream cursor: {text[:40]!r} (expected <ms>-<seq>)")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.ms}-{self.seq}"
+
+
+START = Cursor(0, 0)
+
+
+class Outgoing(NamedTuple):
+    """One message ready to send: its cursor and its JSON text (serialised once for all)."""
+
+    cursor: Cursor
+    text: str
+
+
+def event_message(cursor: str, event: SagaEvent) -> dict[str, Any]:
+    """The message for one stream entry, as in the Notify contract."""
+    status = status_after(event)
+    return {
+        "cursor": cursor,
+        "event_id": event.id,
+        "type": event.type.value,
+        "order_id": event.order_id,
+        "status": status.value if status else None,
+        "at": event.to_json()["at"],
+        "data": event.data,
+    }
+
+
+def resync_message(cursor: Cursor, reason: str, order: Order | None = None) -> dict[str, Any]:
+    """Told when events the client needs were trimmed from the stream: start over from this.
+
+    For one order it carries the order document's status and history (the projection in
+    MongoDB); for the all-orders stream it only says to reload the whole view.
+    """
+    data: dict[str, Any] = {"reason": reason}
+    if order is not None:
+        data["history"] = [h.model_dump(mode="json", exclude_none=True) for h in order.history]
+        if order.cancel_reason:
+            data["cancel_reason"] = order.cancel_reason
+    return {
+        "cursor": str(cursor),
+        "event_id": None,
+        "type": "resync",
+        "order_id": order.order_id if order else None,
+        "status": order.status.value if order else None,
+        "at": order.updated_at.isoformat() if order else None,
+        "data": data,
+    }
+
+
+def encode(message: dict[str, Any]) -> str:
+    """Compact JSON text of a message."""
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
+class Entry(NamedTuple):
+    """A stream entry as notify dispatches it."""
+
+    order_id: str
+    placed: bool  # an `order.placed` event: where that order's history starts
+    item: Outgoing
+
+
+def parse_entry(cursor: str, fields: dict[str, str]) -> Entry | None:
+    """Parse a stream entry; None for an entry that is not a saga event."""
+    try:
+        event = SagaEvent.from_fields(fields)
+        parsed = Cursor.parse(cursor)
+    except (KeyError, ValueError):
+        return None
+    message = encode(event_message(cursor, event))
+    return Entry(event.order_id, event.type is EventType.ORDER_PLACED, Outgoing(parsed, message))
+
+
+def sse_frame(item: Outgoing) -> bytes:
+    """One Server-Sent Events frame; `id:` is the cursor, so Last-Event-ID resumes there."""
+    return f"id: {item.cursor}\ndata: {item.text}\n\n".encode()

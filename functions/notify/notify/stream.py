@@ -1,0 +1,118 @@
+"""The saga stream seen from notify: the live follower (XREAD, no group) and replays (XRANGE)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from notify.hub import Hub
+from notify.messages import START, Cursor, Entry, parse_entry
+
+log = logging.getLogger("notify.stream")
+
+RawEntries = list[tuple[str, dict[str, str]]]
+
+
+class StreamFollower:
+    """Reads every new entry of the stream and hands it to the hub; every replica runs one."""
+
+    def __init__(
+        self, client: aioredis.Redis, stream: str, hub: Hub, count: int, block_ms: int
+    ) -> None:
+        self.client = client
+        self.stream = stream
+        self.hub = hub
+        self.count = count
+        self.block_ms = block_ms
+        self.cursor: Cursor | None = None
+        self.healthy = False
+
+    async def tail(self) -> Cursor:
+        """The id of the newest entry now (where live reading starts), or 0-0."""
+        newest = cast(RawEntries, await self.client.xrevrange(self.stream, count=1))
+        return Cursor.parse(newest[0][0]) if newest else START
+
+    async def run(self) -> None:
+        """Follow the stream until cancelled, reconnecting with back-off if Redis goes away."""
+        backoff = 0.2
+        while True:
+            try:
+                if self.cursor is None:
+                    self.cursor = await self.tail()
+                    log.info(
+                        "following the stream",
+                        extra={"stream": self.stream, "after": str(self.cursor)},
+                    )
+                await self._read_once()
+                self.healthy = True
+                backoff = 0.2
+            except (RedisError, OSError) as exc:
+                self.healthy = False
+                log.warning("stream read failed; retrying", extra={"error": str(exc)})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _read_once(self) -> None:
+        assert self.cursor is not None
+        reply = cast(
+            list[tuple[str, RawEntries]] | None,
+            await self.client.xread(
+                {self.stream: str(self.cursor)}, count=self.count, block=self.block_ms
+            ),
+        )
+        for _stream, entries in reply or []:
+            for entry_id, fields in entries:
+                self.cursor = Cursor.parse(entry_id)
+                entry = parse_entry(entry_id, fields)
+                if entry is None:
+                    log.warning("skipping an entry that is no saga event", extra={"id": entry_id})
+                    continue
+                self.hub.dispatch(entry.order_id, entry.item, placed=entry.placed)
+
+
+async def replay(
+    client: aioredis.Redis,
+    stream: str,
+    after: Cursor,
+    order_id: str | None,
+    page: int,
+    inclusive: bool = False,
+) -> AsyncIterator[Entry]:
+    """Entries after `after` (or from it, if `inclusive`), for one order or all, oldest first."""
+    start = str(after) if inclusive else f"({after}"
+    while True:
+        entries = cast(RawEntries, await client.xrange(stream, min=start, max="+", count=page))
+        for entry_id, fields in entries:
+            if order_id is not None and fields.get("order_id") != order_id:
+                continue
+            entry = parse_entry(entry_id, fields)
+            if entry is not None:
+                yield entry
+        if len(entries) < page:
+            return
+        start = f"({entries[-1][0]}"
+
+
+async def trimmed_after(client: aioredis.Redis, stream: str, after: Cursor) -> bool:
+    """Whether entries newer than `after` may have been deleted or trimmed away.
+
+    Redis 7.0 records XDEL in `max-deleted-entry-id` but not trimming, so a stream that lost
+    entries and now starts after `after` counts as a gap too (it may be a harmless one).
+    """
+    try:
+        info: dict[str, Any] = await client.xinfo_stream(stream)
+    except ResponseError:  # no such stream yet: nothing was ever removed
+        return False
+    if Cursor.parse(str(info.get("max-deleted-entry-id") or "0-0")) > after:
+        return True
+    removed = int(info.get("entries-added", 0)) - int(info.get("length", 0))
+    if removed <= 0:
+        return False
+    first: tuple[str, Any] | None = info.get("first-entry")
+    oldest = first[0] if first else str(info.get("last-generated-id") or "0-0")
+    return Cursor.parse(str(oldest)) > after

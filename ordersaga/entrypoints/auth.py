@@ -1,0 +1,32 @@
+"""Operator calls: HTTP basic auth `admin:<gateway password>`, as on the gateway's `/system/*`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+
+from ordersaga.domain.errors import Unauthorized
+from ordersaga.entrypoints.http import Event, header
+
+ADMIN_USER = "admin"
+
+
+def require_admin(event: Event, password: str) -> None:
+    """Refuse (401) a call without `Authorization: Basic admin:<password>` (or with no password)."""
+    value = header(event, "Authorization")
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized("send Authorization: Basic admin:<gateway password>", "Authorization")
+    try:
+        user, _, given = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthorized(
+            "the Authorization header is not valid basic auth", "Authorization"
+        ) from exc
+    if (
+        not password
+        or user != ADMIN_USER
+        or not hmac.compare_digest(given.encode(), password.encode())
+    ):
+        raise Unauthorized("wrong user or password", "Authorization")

@@ -1,0 +1,124 @@
+"""An order's saga trail: its events on the stream, or its stored history once trimmed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import redis
+from pydantic import BaseModel
+
+from ordersaga.adapters.mongo import OrderRepository
+from ordersaga.domain.events import SagaEvent, status_after
+from ordersaga.services.dead_letters import DeadLetters
+
+_SCAN_BATCH = 1000
+
+
+class TrailStep(BaseModel):
+    """One step of a saga: an event on the stream, or a status in the order's history."""
+
+    cursor: str | None  # the stream entry id, when it came from the stream
+    event_id: str
+    type: str | None
+    status: str | None
+    at: str
+    causation_id: str | None = None
+    reason: str | None = None
+    data: dict[str, Any] | None = None
+    dead_letter_id: str | None = None  # set when the entry waits among the dead letters
+
+
+class Trail(BaseModel):
+    """Where the trail was read from, and its steps in order."""
+
+    order_id: str
+    source: Literal["stream", "history", "none"]
+    steps: list[TrailStep]
+
+
+def _malformed(entry_id: str, fields: dict[str, str]) -> TrailStep:
+    return TrailStep(
+        cursor=entry_id,
+        event_id=fields.get("id", ""),
+        type=fields.get("type"),
+        status=None,
+        at=fields.get("at", ""),
+        reason="malformed entry",
+    )
+
+
+def _stream_steps(client: redis.Redis, stream: str, order_id: str) -> list[TrailStep]:
+    steps: list[TrailStep] = []
+    start = "-"
+    while True:
+        batch: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]
+            stream, start, "+", count=_SCAN_BATCH
+        )
+        for entry_id, fields in batch:
+            if fields.get("order_id") != order_id:
+                continue
+            try:
+                event = SagaEvent.from_fields(fields)
+            except (KeyError, ValueError):
+                steps.append(_malformed(entry_id, fields))
+                continue
+            status = status_after(event)
+            steps.append(
+                TrailStep(
+                    cursor=entry_id,
+                    event_id=event.id,
+                    type=event.type.value,
+                    status=status.value if status else None,
+                    at=event.at.isoformat(),
+                    causation_id=event.causation_id,
+                    data=event.data,
+                )
+            )
+        if len(batch) < _SCAN_BATCH:
+            return steps
+        start = "(" + batch[-1][0]
+
+
+def order_trail(
+    client: redis.Redis,
+    stream: str,
+    dead_letters: DeadLetters,
+    orders: Callable[[], OrderRepository] | None,
+    order_id: str,
+) -> Trail:
+    """The saga trail of an order, read from the stream; from Mongo's history when trimmed.
+
+    `orders` is only called (and MongoDB only reached) when the stream has no entry left.
+    """
+    steps = _stream_steps(client, stream, order_id)
+    for letter in dead_letters.letters():
+        if letter.order_id == order_id:
+            steps.append(
+                TrailStep(
+                    cursor=None,
+                    event_id=letter.source_fields.get("id", ""),
+                    type=letter.type,
+                    status=None,
+                    at=letter.failed_at,
+                    reason=f"dead letter ({letter.function}): {letter.reason}",
+                    dead_letter_id=letter.id,
+                )
+            )
+    if any(step.cursor for step in steps):
+        return Trail(order_id=order_id, source="stream", steps=steps)
+    order = orders().get(order_id) if orders is not None else None
+    if order is None:
+        return Trail(order_id=order_id, source="none", steps=steps)
+    history = [
+        TrailStep(
+            cursor=None,
+            event_id=entry.event_id,
+            type=None,
+            status=entry.status.value,
+            at=entry.at.isoformat(),
+            reason=entry.reason,
+        )
+        for entry in order.history
+    ]
+    return Trail(order_id=order_id, source="history", steps=history + steps)

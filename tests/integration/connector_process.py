@@ -1,0 +1,93 @@
+"""Running `python -m connector` as a real process against this test's servers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Fast enough for tests: reclaimed after 1.5 s idle, three deliveries with short backoff.
+TEST_TIMINGS = {
+    "CONNECTOR_MIN_IDLE_MS": "1500",
+    "CONNECTOR_HTTP_TIMEOUT_S": "1",
+    "CONNECTOR_BACKOFF_BASE_S": "0.05",
+    "CONNECTOR_BACKOFF_CAP_S": "0.2",
+    "CONNECTOR_MAX_DELIVERIES": "3",
+    "CONNECTOR_REFRESH_S": "1",
+}
+
+
+@dataclass
+class ConnectorProcess:
+    """One connector replica; `log` holds its JSON log lines."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, timeout_s: float = 20) -> int:
+        """SIGTERM, as `make up` does, and wait for the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish or release anything."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def start_connector_process(
+    env: dict[str, str], log_dir: Path, name: str = "connector", **overrides: str
+) -> ConnectorProcess:
+    """Start a connector replica with `env` (plus test timings and `overrides`)."""
+    full_env = {
+        **os.environ,
+        **TEST_TIMINGS,
+        **env,
+        **{key.upper(): value for key, value in overrides.items()},
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    log = log_dir / f"{name}.log"
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connector"],
+            env=full_env,
+            cwd=REPO_ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return ConnectorProcess(process, log)
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    """Poll `check` until it holds; fail with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def group_pending(client: redis.Redis, stream: str, group: str) -> int:
+    """Entries delivered to the group and not yet acknowledged (0 if there is no group yet)."""
+    try:
+        return int(client.xpending(stream, group)["pending"])  # type: ignore[index]
+    except redis.ResponseError:
+        return 0
+
+
+def group_lag(client: redis.Redis, stream: str, group: str) -> int | None:
+    """Entries not yet delivered to the group."""
+    for info in client.xinfo_groups(stream):  # type: ignore[union-attr]
+        if info["name"] == group:
+            return None if info["lag"] is None else int(info["lag"])
+    return None

@@ -1,0 +1,210 @@
+"""The whole saga through the real gateway and the real connector, on real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from ordersaga.adapters import settings as settings_module
+from ordersaga.adapters.mongo import get_database
+from ordersaga.domain.events import EventType
+from ordersaga.domain.models import OrderStatus
+from ordersaga.services.dead_letters import DeadLetters, dead_letter_fields
+from ordersaga.services.delivery import delivery_fails
+from tests.integration.conftest import start_gateway
+from tests.integration.connector_process import (
+    ConnectorProcess,
+    group_lag,
+    group_pending,
+    start_connector_process,
+    wait_until,
+)
+from tests.integration.saga_stack import SagaStack, saga_env
+
+pytestmark = pytest.mark.integration
+
+S = OrderStatus
+FAILURE_RATE = 0.5
+
+
+@pytest.fixture(scope="module")
+def flow(
+    redis_url: str, mongo_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SagaStack, ConnectorProcess]]:
+    """A gateway running every function, and a connector replica in front of it. Half the
+    deliveries fail (decided per order id); delivery steps are due at once."""
+    env = saga_env(
+        redis_url,
+        mongo_url,
+        DELIVERY_FAILURE_RATE=str(FAILURE_RATE),
+        SIM_PREPARING_AFTER_S="0",
+        SIM_IN_TRANSIT_AFTER_S="0",
+        SIM_DELIVERED_AFTER_S="0",
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        settings_module.get_settings.cache_clear()
+        settings = settings_module.get_settings()
+        gateway = start_gateway(env)
+        connector = start_connector_process(
+            {**env, "GATEWAY_URL": gateway.url},
+            tmp_path_factory.mktemp("connector"),
+            connector_http_timeout_s="10",
+            connector_min_idle_ms="30000",
+        )
+        try:
+            yield SagaStack(gateway, settings, get_database(settings)), connector
+        finally:
+            assert connector.stop() == 0
+            gateway.process.terminate()
+            gateway.process.wait(timeout=20)
+            settings_module.get_settings.cache_clear()
+
+
+@pytest.fixture
+def saga(flow: tuple[SagaStack, ConnectorProcess]) -> Iterator[SagaStack]:
+    """The stack with the demo menu's stock restored; afterwards every saga must have ended."""
+    stack, _connector = flow
+    stack.reset_menu()
+    yield stack
+    wait_until(lambda: _all_sagas_ended(stack), "every saga to end", timeout_s=60)
+    assert DeadLetters.from_settings(stack.settings).letters() == []
+
+
+def _all_sagas_ended(stack: SagaStack) -> bool:
+    finals = [S.DELIVERED.value, S.CANCELLED.value]
+    stack.gateway.process.poll()
+    if stack.db.orders.count_documents({"status": {"$nin": finals}}):
+        requests_simulate(stack)
+        return False
+    return True
+
+
+def requests_simulate(stack: SagaStack) -> None:
+    """Run the scheduled `simulate` once, as the cron connector would."""
+    stack.run("simulate")
+
+
+def _status(stack: SagaStack, order_id: str) -> S:
+    return stack.order(order_id).status
+
+
+def _connector_idle(stack: SagaStack) -> bool:
+    client = redis.Redis.from_url(stack.settings.redis_url, decode_responses=True)
+    stream, group = stack.settings.stream_name, stack.settings.connector_group
+    return group_lag(client, stream, group) == 0 and group_pending(client, stream, group) == 0
+
+
+def _place_until(stack: SagaStack, fails: bool, **quantities: int) -> str:
+    """Place orders (letting each saga end) until one whose delivery fails, or not."""
+    for _ in range(30):
+        order_id = stack.place(**quantities).order_id
+        if delivery_fails(order_id, FAILURE_RATE) is fails:
+            return order_id
+    raise AssertionError("no order with the wanted delivery outcome in 30 tries")
+
+
+def test_order_placed_through_the_gateway_is_dispatched_then_delivered(saga: SagaStack) -> None:
+    saga.reset_menu(PIZ_MARG=10)
+    order_id = _place_until(saga, fails=False, PIZ_MARG=2)
+
+    wait_until(lambda: _status(saga, order_id) is S.DISPATCHED, "the order to be dispatched")
+    saga.run("simulate")
+    wait_until(lambda: _status(saga, order_id) is S.DELIVERED, "the order to be delivered")
+
+    order = saga.order(order_id)
+    assert [entry.status for entry in order.history] == [
+        S.PENDING, S.STOCK_RESERVED, S.DISPATCHED, S.PREPARING, S.IN_TRANSIT, S.DELIVERED,
+    ]  # fmt: skip
+    assert order.delivery is not None
+    types = [event.type for event in saga.events_of(order_id)]
+    assert types[:3] == [
+        EventType.ORDER_PLACED,
+        EventType.STOCK_RESERVED,
+        EventType.DELIVERY_DISPATCHED,
+    ]
+    assert types[-1] is EventType.ORDER_COMPLETED
+    wait_until(lambda: _connector_idle(saga), "the connector to acknowledge everything")
+
+
+def test_order_beyond_the_stock_is_cancelled_and_the_stock_is_unchanged(saga: SagaStack) -> None:
+    saga.reset_menu(DES_TIRA=2)
+    before = saga.level("DES-TIRA")
+
+    order_id = saga.place(DES_TIRA=3).order_id
+    wait_until(lambda: _status(saga, order_id) is S.CANCELLED, "the order to be cancelled")
+
+    assert saga.order(order_id).cancel_reason == "out of stock: DES-TIRA"
+    assert saga.level("DES-TIRA") == before
+    assert [event.type for event in saga.events_of(order_id)] == [
+        EventType.ORDER_PLACED,
+        EventType.STOCK_REJECTED,
+        EventType.ORDER_CANCELLED,
+    ]
+
+
+def test_failed_delivery_cancels_the_order_and_gives_the_stock_back(saga: SagaStack) -> None:
+    saga.reset_menu(BWL_POKE=10)
+    order_id = _place_until(saga, fails=True, BWL_POKE=1)
+
+    wait_until(lambda: _status(saga, order_id) is S.CANCELLED, "the order to be cancelled")
+    wait_until(
+        lambda: EventType.STOCK_RELEASED in {e.type for e in saga.events_of(order_id)},
+        "the stock to be released",
+    )
+
+    # The orders placed before it whose delivery succeeds are delivered; nothing stays held.
+    wait_until(lambda: _all_sagas_ended(saga), "every saga to end", timeout_s=60)
+    level = saga.level("BWL-POKE")
+    assert level.reserved == 0
+    assert level.available == level.initial - level.delivered
+    assert saga.order(order_id).cancel_reason.startswith("delivery failed")  # type: ignore[union-attr]
+
+
+def test_connector_log_names_each_invocation(flow: tuple[SagaStack, ConnectorProcess]) -> None:
+    _stack, connector = flow
+    log = Path(connector.log).read_text()
+
+    assert '"function": "reserve-stock"' in log
+    assert '"function": "dispatch-delivery"' in log
+
+
+def test_operator_replays_a_dead_letter_through_the_gateway(saga: SagaStack) -> None:
+    client = redis.Redis.from_url(saga.settings.redis_url, decode_responses=True)
+    order_id = _place_until(saga, fails=False, PIZ_MARG=1)
+    wait_until(lambda: _status(saga, order_id) is S.DISPATCHED, "the order to be dispatched")
+    placed = saga.events_of(order_id, EventType.ORDER_PLACED)[0]
+    # Park its order.placed as if reserve-stock had kept failing on it.
+    letter = dead_letter_fields(
+        "0-1",
+        placed.to_fields(),
+        function="reserve-stock",
+        reason="HTTP 503",
+        status_code=503,
+        body_excerpt="{}",
+        deliveries=5,
+    )
+    letter_id = client.xadd(saga.settings.dead_letter_stream, letter)  # type: ignore[arg-type]
+    url = f"{saga.gateway.url}/function/dead-letters"
+
+    listed = requests.get(url, timeout=30)
+    refused = requests.post(f"{url}/{letter_id}/replay", timeout=30)
+    wrong = requests.post(f"{url}/{letter_id}/replay", auth=("admin", "nope"), timeout=30)
+    replayed = requests.post(f"{url}/{letter_id}/replay", auth=saga.gateway.auth, timeout=30)
+
+    assert listed.status_code == 200
+    assert [item["id"] for item in listed.json()] == [letter_id]
+    assert (refused.status_code, wrong.status_code) == (401, 401)
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["replayed"] == letter_id
+    assert requests.get(url, timeout=30).json() == []
+    # The replayed event is delivered again; reserve-stock sees a duplicate and changes nothing.
+    assert len(saga.events_of(order_id, EventType.ORDER_PLACED)) == 2
+    wait_until(lambda: _connector_idle(saga), "the connector to settle the replayed entry")
+    statuses = [entry.status for entry in saga.order(order_id).history]
+    assert statuses == [S.PENDING, S.STOCK_RESERVED, S.DISPATCHED]

@@ -1,0 +1,142 @@
+"""Entries a dead replica left behind are reclaimed, or dead-lettered if delivered too often."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import fakeredis
+import pytest
+
+from connector.invoke import Outcome
+from connector.ledger import Ledger
+from ordersaga.domain.events import EventType
+from tests.unit.connector.conftest import (
+    DEAD,
+    GROUP,
+    STREAM,
+    RunningConnector,
+    ScriptedFunctions,
+    append,
+    pending_ids,
+    placed,
+    stream_types,
+    succeed_with,
+    wait_until,
+)
+
+RESERVE = {"order.placed": ("reserve-stock",)}
+
+
+def test_entry_idle_in_a_dead_consumer_is_reclaimed_and_processed(
+    r: fakeredis.FakeRedis, start_connector: Callable[..., RunningConnector]
+) -> None:
+    append(r, placed("o1"))
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    r.xreadgroup(GROUP, "dead-replica", {STREAM: ">"})  # read, then the replica died
+    functions = ScriptedFunctions(default=succeed_with(EventType.STOCK_RESERVED))
+
+    running = start_connector(RESERVE, functions, connector_min_idle_ms=300)
+    wait_until(lambda: pending_ids(r) == [])
+    running.stop()
+
+    assert functions.calls_to("reserve-stock") == ["placed-o1"]
+    assert stream_types(r) == ["order.placed", "stock.reserved"]
+
+
+def test_idle_entry_delivered_too_often_is_dead_lettered_with_the_recorded_reason(
+    r: fakeredis.FakeRedis, start_connector: Callable[..., RunningConnector]
+) -> None:
+    [entry_id] = append(r, placed("o1"))
+    dead = Ledger(r, STREAM, GROUP, DEAD, "dead-replica")
+    dead.ensure_group()
+    dead.read_new(1, 0)
+    dead.record_failure(entry_id, "reserve-stock", Outcome.failed("HTTP 500", 500, "boom"))
+    dead.redeliver(entry_id)
+    dead.redeliver(entry_id)  # its third delivery, the last allowed; then it died
+    functions = ScriptedFunctions(default=succeed_with())
+
+    running = start_connector(
+        RESERVE, functions, connector_min_idle_ms=300, connector_max_deliveries=3
+    )
+    wait_until(lambda: r.xlen(DEAD) == 1)
+    running.stop()
+
+    assert functions.calls == []
+    assert pending_ids(r) == []
+    [(_, letter)] = r.xrange(DEAD)
+    assert (letter["source_id"], letter["reason"], letter["body_excerpt"]) == (
+        entry_id,
+        "HTTP 500",
+        "boom",
+    )
+    assert letter["deliveries"] == "3"
+
+
+def test_entry_of_a_replica_that_died_every_time_is_dead_lettered_by_its_delivery_count(
+    r: fakeredis.FakeRedis, start_connector: Callable[..., RunningConnector]
+) -> None:
+    [entry_id] = append(r, placed("o1"))
+    r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    r.xreadgroup(GROUP, "dead-1", {STREAM: ">"})
+    r.xclaim(STREAM, GROUP, "dead-2", 0, [entry_id])
+    functions = ScriptedFunctions(default=succeed_with())
+
+    running = start_connector(
+        RESERVE, functions, connector_min_idle_ms=300, connector_max_deliveries=2
+    )
+    wait_until(lambda: r.xlen(DEAD) == 1)
+    running.stop()
+
+    [(_, letter)] = r.xrange(DEAD)
+    assert letter["reason"] == "not acknowledged after 2 deliveries"
+    assert functions.calls == []
+
+
+def test_an_entry_still_being_processed_is_not_reclaimed_by_another_replica(
+    r: fakeredis.FakeRedis, start_connector: Callable[..., RunningConnector]
+) -> None:
+    append(r, placed("o1"))
+    release = threading.Event()
+    slow = succeed_with(EventType.STOCK_RESERVED)
+
+    def slower_than_min_idle(event: dict[str, object]) -> Outcome:
+        release.wait(5)
+        return slow(event)
+
+    functions = ScriptedFunctions(default=slower_than_min_idle)
+    first = start_connector(RESERVE, functions, consumer="one", connector_min_idle_ms=200)
+    wait_until(lambda: len(functions.calls) == 1)
+    second = start_connector(RESERVE, functions, consumer="two", connector_min_idle_ms=200)
+
+    threading.Timer(0.8, release.set).start()  # four times the reclaim idle time
+    wait_until(lambda: pending_ids(r) == [])
+    first.stop()
+    second.stop()
+
+    assert functions.calls_to("reserve-stock") == ["placed-o1"]
+    assert stream_types(r) == ["order.placed", "stock.reserved"]
+
+
+def test_connector_waits_for_redis_instead_of_exiting(
+    r: fakeredis.FakeRedis,
+    server: fakeredis.FakeServer,
+    start_connector: Callable[..., RunningConnector],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    attempts: list[int] = []
+    ensure_group = Ledger.ensure_group
+    monkeypatch.setattr(
+        Ledger, "ensure_group", lambda self: attempts.append(1) or ensure_group(self)
+    )
+    server.connected = False  # every command fails with ConnectionError
+    functions = ScriptedFunctions(default=succeed_with(EventType.STOCK_RESERVED))
+    running = start_connector(RESERVE, functions)
+    wait_until(lambda: len(attempts) >= 2, timeout_s=10)  # it keeps trying
+    assert running.thread.is_alive()
+    server.connected = True
+
+    append(r, placed("o1"))
+    wait_until(lambda: stream_types(r) == ["order.placed", "stock.reserved"])
+    running.stop()
+    assert functions.calls_to("reserve-stock") == ["placed-o1"]
