@@ -24,6 +24,8 @@ Document = dict[str, Any]
 IDEMPOTENCY_INDEX = "idempotency_key_sparse_unique"
 PARTIAL_IDEMPOTENCY_INDEX = "idempotency_key_unique"  # the earlier index, dropped when found
 
+ID_CHUNK = 100  # ids per `$in` query (see OrderRepository.find_in)
+
 _indexes_lock = threading.Lock()
 _indexed: set[tuple[int, str]] = set()
 
@@ -203,8 +205,18 @@ class OrderRepository:
         return result.modified_count == 1
 
     def find_in(self, order_ids: Iterable[str], statuses: Iterable[str]) -> list[Order]:
-        """The orders among `order_ids` that are in one of `statuses`."""
-        docs = self.collection.find(
-            {"_id": {"$in": sorted(set(order_ids))}, "status": {"$in": list(statuses)}}
-        )
+        """The orders among `order_ids` that are in one of `statuses`.
+
+        Asked in chunks: SecantusDB answers `_id: {$in: [...]}` in time that grows with the
+        square of the list, and the lists here (every order holding stock) grow with the
+        orders in flight; 1,200 ids took 2 s in one query and 0.3 s in chunks of 100.
+        """
+        ids, wanted = sorted(set(order_ids)), list(statuses)
+        docs = [
+            doc
+            for start in range(0, len(ids), ID_CHUNK)
+            for doc in self.collection.find(
+                {"_id": {"$in": ids[start : start + ID_CHUNK]}, "status": {"$in": wanted}}
+            )
+        ]
         return [Order.model_validate(doc) for doc in docs]
