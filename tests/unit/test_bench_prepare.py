@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import fakeredis
 import mongomock
 
-from bench.prepare import add_history, refill_generously
-from ordersaga.adapters.mongo import MenuRepository
+from bench.prepare import add_history, deliver_in_flight, refill_generously
+from ordersaga.adapters.mongo import MenuRepository, OrderRepository
+from ordersaga.adapters.redis_stream import EventStream
+from ordersaga.adapters.stock import StockRepository
 from ordersaga.demo_data import demo_menu
+from ordersaga.domain.models import OrderStatus
 
 
 def _db() -> Any:
@@ -44,3 +48,27 @@ def test_history_orders_have_no_idempotency_key_so_they_never_collide() -> None:
     db = _db()
     add_history(db, 3)
     assert all("idempotency_key" not in doc for doc in db.orders.find())
+
+
+def test_kitchen_catch_up_delivers_dispatched_orders_and_moves_their_stock() -> None:
+    db = _db()
+    add_history(db, 2)
+    orders = OrderRepository(db)
+    dispatched = [doc["_id"] for doc in db.orders.find()]
+    for order_id in dispatched:
+        order = orders.get(order_id)
+        assert order is not None
+        for line in order.lines:
+            assert StockRepository(db).hold(line.sku, order_id, line.quantity) is None
+        history = [entry.model_dump() for entry in order.history[:3]]
+        db.orders.update_one(
+            {"_id": order_id}, {"$set": {"status": "DISPATCHED", "history": history}}
+        )
+    stream = EventStream(fakeredis.FakeRedis(decode_responses=True), "orders.events")
+    assert deliver_in_flight(db, stream) == 2
+    assert {o.status for o in map(orders.get, dispatched) if o} == {OrderStatus.DELIVERED}
+    assert sum(doc.get("reserved", 0) for doc in db.menu.find()) == 0
+    assert all(not doc.get("holds") for doc in db.menu.find())
+    assert all(_conserved(doc) for doc in db.menu.find())
+    types = [fields["type"] for _, fields in stream.client.xrange("orders.events")]
+    assert types.count("order.completed") == 2
