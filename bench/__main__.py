@@ -77,14 +77,26 @@ def _stream_state(client: redis.Redis, stream: str) -> dict[str, Any]:
     }
 
 
-def _kitchen(db: Database[Any], settings: Settings) -> Callable[[], None]:
-    """Between phases, deliver what the (slowed) simulated kitchen would have by then."""
+def _drained(client: redis.Redis, stream: str) -> bool:
+    """Every consumer group has read and acknowledged everything on the stream."""
+    if not client.exists(stream):
+        return True
+    groups: list[dict[str, Any]] = client.xinfo_groups(stream)
+    return all(int(g["pending"]) == 0 and not g.get("lag") for g in groups)
+
+
+def _kitchen(db: Database[Any], settings: Settings, client: redis.Redis) -> Callable[[], None]:
+    """Between phases, deliver what the (slowed) simulated kitchen would have by then, and wait
+    until the connector has read those events, so the next phase starts on a quiet system."""
     stream = EventStream.from_settings(settings)
 
     def catch_up() -> None:
         delivered = prepare.deliver_in_flight(db, stream)
         if delivered:
             say(f"• kitchen caught up: {delivered} orders delivered between phases")
+        deadline = time.monotonic() + 60
+        while not _drained(client, settings.stream_name) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     return catch_up
 
@@ -146,7 +158,7 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
         )
         profiles = sampler.stop() if sampler else {}
         phases["throughput"] = sat.as_dict()
-        catch_up = _kitchen(db, settings)
+        catch_up = _kitchen(db, settings, client)
         catch_up()
         offered = config.offered_rate(sat.sagas_per_s if saga else sat.placed_per_s)
         say(f"• latency: {config.latency_orders} orders offered at {offered}/s")
