@@ -54,6 +54,10 @@ class NotifyReplica:
         body: dict[str, Any] = requests.get(self.http + "/healthz", timeout=2).json()
         return body
 
+    def health_status(self) -> int:
+        """The HTTP status of /healthz (503 while Redis is unreachable)."""
+        return requests.get(self.http + "/healthz", timeout=5).status_code
+
     def stop(self) -> None:
         """Terminate and wait."""
         self.process.terminate()
@@ -127,12 +131,12 @@ def append(settings: Settings, events: list[SagaEvent]) -> list[str]:
     return EventStream(get_redis(settings), settings.stream_name).append(events)
 
 
-async def receive(ws: ClientConnection, count: int, timeout_s: float = 10) -> list[dict[str, Any]]:
+async def receive(ws: ClientConnection, count: int, timeout_s: float = 30) -> list[dict[str, Any]]:
     """The next `count` messages, each within the timeout."""
     return [json.loads(await asyncio.wait_for(ws.recv(), timeout_s)) for _ in range(count)]
 
 
-async def close_of(ws: ClientConnection, timeout_s: float = 10) -> tuple[int | None, str]:
+async def close_of(ws: ClientConnection, timeout_s: float = 30) -> tuple[int | None, str]:
     """Read until the server closes; its close code and reason."""
     deadline = time.monotonic() + timeout_s
     try:
@@ -143,7 +147,7 @@ async def close_of(ws: ClientConnection, timeout_s: float = 10) -> tuple[int | N
     return (None, "")
 
 
-def poll(check: Callable[[], bool], timeout_s: float = 10) -> None:
+def poll(check: Callable[[], bool], timeout_s: float = 30) -> None:
     """Wait until `check()` holds (within the deadline)."""
     deadline = time.monotonic() + timeout_s
     while not check():
@@ -151,7 +155,7 @@ def poll(check: Callable[[], bool], timeout_s: float = 10) -> None:
         time.sleep(0.02)
 
 
-async def apoll(check: Callable[[], bool], timeout_s: float = 10) -> None:
+async def apoll(check: Callable[[], bool], timeout_s: float = 30) -> None:
     """`poll` for async tests: yields to the event loop between checks."""
     deadline = time.monotonic() + timeout_s
     while not check():

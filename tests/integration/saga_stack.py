@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,23 +18,12 @@ from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Order
 from ordersaga.domain.stock import StockLevel
 from ordersaga.entrypoints.signing import sign
-from tests.integration.conftest import RunningGateway
+from tests.integration.conftest import RunningGateway, fresh_env
 
 
 def saga_env(redis_url: str, mongo_url: str, **extra: str) -> dict[str, str]:
     """Environment naming a fresh database and stream, as the `stack_env` fixture does."""
-    suffix = uuid.uuid4().hex[:10]
-    return {
-        "REDIS_URL": redis_url,
-        "MONGO_URL": mongo_url,
-        "MONGO_DB": f"test_{suffix}",
-        "STREAM_NAME": f"orders.events.{suffix}",
-        "DEAD_LETTER_STREAM": f"orders.dead.{suffix}",
-        "CONNECTOR_GROUP": f"saga-connector-{suffix}",
-        "GATEWAY_PASSWORD": "test-password",
-        "SAGA_SIGNING_KEY": "test-signing-key",
-        **extra,
-    }
+    return {**fresh_env(redis_url, mongo_url), **extra}
 
 
 @dataclass

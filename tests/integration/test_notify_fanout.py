@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from devstack.processes import free_port, start_redis
 from ordersaga.adapters.settings import Settings
 from tests.integration.notify_support import (
     NotifyReplica,
@@ -91,7 +93,7 @@ def test_five_hundred_clients_on_one_replica_all_receive_the_event(
 def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_everything(
     settings: Settings, stack_env: dict[str, str]
 ) -> None:
-    replica = start_notify(stack_env, NOTIFY_QUEUE_MAX="8", NOTIFY_CLOSE_TIMEOUT_S="60")
+    replica = start_notify(stack_env, NOTIFY_QUEUE_MAX="128", NOTIFY_CLOSE_TIMEOUT_S="60")
     order = store_order(settings)
     append(settings, saga_events(order.order_id)[:1])
     url = f"{replica.ws}/ws/orders/{order.order_id}"
@@ -100,18 +102,23 @@ def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_eve
         async for text in ws:
             into.append(str(text))
 
+    def append_batch() -> int:
+        """20 events of 16 kB; then how many clients were dropped so far."""
+        append(settings, saga_events(order.order_id, progress_steps=20, pad=16000)[3:])
+        return int(replica.health()["dropped"])
+
     async def scenario() -> tuple[int, int, tuple[int | None, str]]:
         stalled = StalledClient(url)
         async with connect_ws(url) as good:
             await apoll(lambda: replica.health()["clients"] == 2)
             got: list[str] = []
             reading = asyncio.create_task(reader(good, got))
-            sent = 0
-            while replica.health()["dropped"] == 0:
+            sent, dropped = 0, 0
+            while dropped == 0:
                 assert sent < 2000, "the stalled client was never dropped"
-                append(settings, saga_events(order.order_id, progress_steps=20, pad=16000)[3:])
+                # appended from a thread, so that the good client reads all the while
+                dropped = await asyncio.to_thread(append_batch)
                 sent += 20
-                await asyncio.sleep(0)  # let the good client read meanwhile
             assert replica.health()["clients"] == 1  # only the stalled one is gone
             closed = await asyncio.to_thread(stalled.read_until_closed)
             await apoll(lambda: len(got) == sent + 1, timeout_s=60)  # + order.placed
@@ -158,3 +165,35 @@ def test_idle_sse_stream_sends_heartbeat_comments(
         replica.stop()
     assert any(line.startswith("data: ") for line in seen)
     assert seen.count(": ping") >= 2
+
+
+def test_clients_keep_their_stream_across_a_redis_restart(
+    stack_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    redis_dir = tmp_path / "redis"
+    own_redis = start_redis(port, redis_dir)
+    env = {**stack_env, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    own = settings.model_copy(update={"redis_url": env["REDIS_URL"]})
+    order = store_order(settings)
+    events = saga_events(order.order_id)
+    append(own, events[:1])
+    replica = start_notify(env)
+
+    async def scenario() -> list[dict[str, Any]]:
+        nonlocal own_redis
+        async with connect_ws(f"{replica.ws}/ws/orders/{order.order_id}") as ws:
+            history = await receive(ws, 1)
+            own_redis.stop()
+            await apoll(lambda: replica.health_status() == 503, timeout_s=30)
+            own_redis = start_redis(port, redis_dir)
+            append(own, events[1:])
+            return history + await receive(ws, 2, timeout_s=30)
+
+    try:
+        messages = asyncio.run(scenario())
+        poll(lambda: replica.health_status() == 200)
+    finally:
+        replica.stop()
+        own_redis.stop()
+    assert [m["event_id"] for m in messages] == [e.id for e in events]
