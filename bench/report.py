@@ -161,7 +161,14 @@ def markdown(data: Mapping[str, Any], histogram_png: str | None) -> str:
         "",
     ]
     if data.get("profile"):
-        lines += ["## Profile of the throughput phase (py-spy)", "", *data["profile"]]
+        lines += [
+            "## Profile of the throughput phase (py-spy)",
+            "",
+            "Sampled with py-spy attached, so this run's rates and CPU costs are inflated; "
+            "compare costs from runs without `BENCH_PROFILE`.",
+            "",
+            *data["profile"],
+        ]
     if histogram_png:
         lines += ["## Latency histogram", "", f"![latency]({histogram_png})", ""]
     return "\n".join(lines)
