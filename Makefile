@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit integration e2e frontend frontend-check clean-data
+.PHONY: up test lint typecheck unit integration e2e frontend frontend-check clean-data bench
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing redis-server (apt)"; apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: run  sudo apt-get install -y redis-server  (or set REDIS_URL)"; exit 1; fi; }
+
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@touch $(BENCH_STAMP)
+
+# End-to-end benchmark on a fresh local stack (BENCH_QUICK=1: a smoke run under two minutes).
+bench: $(BENCH_STAMP) redis-server
+	$(PY) -m bench
 
 # The web UI: `npm ci` when the lock file changed, `npm run build` when any source is newer
 # than the built index.html (python -m webui serves frontend/dist).

@@ -162,7 +162,12 @@ def up(data_dir: Path) -> int:
             port = _port("MONGO_PORT", 27017)
             print(f"• starting SecantusDB on 127.0.0.1:{port} (data in {data_dir / 'mongo'})")
             started.append(start_secantus(port, data_dir / "mongo", logs / "secantusdb.log"))
-            env["MONGO_URL"] = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+            # No retryable writes: every write of the saga is idempotent already (guarded
+            # updates, unique ids, redelivery), and SecantusDB pays for each retryable write
+            # with a scan of every one it recorded in the last 30 minutes (up to 10,000).
+            env["MONGO_URL"] = (
+                f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+            )
         os.environ.update(env)
 
         print("• loading the demo menu")

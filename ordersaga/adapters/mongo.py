@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 from pymongo import ASCENDING, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import Unavailable
@@ -19,6 +20,11 @@ from ordersaga.domain.models import MenuItem, Order, OrderStatus, utcnow
 from ordersaga.domain.state_machine import sources_of
 
 Document = dict[str, Any]
+
+IDEMPOTENCY_INDEX = "idempotency_key_sparse_unique"
+PARTIAL_IDEMPOTENCY_INDEX = "idempotency_key_unique"  # the earlier index, dropped when found
+
+ID_CHUNK = 100  # ids per `$in` query (see OrderRepository.find_in)
 
 _indexes_lock = threading.Lock()
 _indexed: set[tuple[int, str]] = set()
@@ -52,12 +58,7 @@ def ensure_indexes(db: Database[Document]) -> None:
         if key in _indexed:
             return
         try:
-            db.orders.create_index(
-                [("idempotency_key", ASCENDING)],
-                name="idempotency_key_unique",
-                unique=True,
-                partialFilterExpression={"idempotency_key": {"$type": "string"}},
-            )
+            _ensure_idempotency_index(db)
             db.orders.create_index(
                 [("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"
             )
@@ -68,6 +69,22 @@ def ensure_indexes(db: Database[Document]) -> None:
         except PyMongoError as exc:
             raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
         _indexed.add(key)
+
+
+def _ensure_idempotency_index(db: Database[Document]) -> None:
+    """A sparse unique index on `idempotency_key`: orders without a key are left out of it.
+
+    It replaces a partial index (`$type: string`) that SecantusDB does not use for a plain
+    `{idempotency_key: k}` lookup: every keyed place-order then scanned the whole collection,
+    so it slowed down as orders accumulated. Sparse gives the same uniqueness because a key is
+    either a string or absent (`OrderRepository.insert` drops a None key).
+    """
+    if PARTIAL_IDEMPOTENCY_INDEX in db.orders.index_information():
+        with contextlib.suppress(OperationFailure):  # another process dropped it first
+            db.orders.drop_index(PARTIAL_IDEMPOTENCY_INDEX)
+    db.orders.create_index(
+        [("idempotency_key", ASCENDING)], name=IDEMPOTENCY_INDEX, unique=True, sparse=True
+    )
 
 
 class MenuRepository:
@@ -188,8 +205,18 @@ class OrderRepository:
         return result.modified_count == 1
 
     def find_in(self, order_ids: Iterable[str], statuses: Iterable[str]) -> list[Order]:
-        """The orders among `order_ids` that are in one of `statuses`."""
-        docs = self.collection.find(
-            {"_id": {"$in": sorted(set(order_ids))}, "status": {"$in": list(statuses)}}
-        )
+        """The orders among `order_ids` that are in one of `statuses`.
+
+        Asked in chunks: SecantusDB answers `_id: {$in: [...]}` in time that grows with the
+        square of the list, and the lists here (every order holding stock) grow with the
+        orders in flight; 1,200 ids took 2 s in one query and 0.3 s in chunks of 100.
+        """
+        ids, wanted = sorted(set(order_ids)), list(statuses)
+        docs = [
+            doc
+            for start in range(0, len(ids), ID_CHUNK)
+            for doc in self.collection.find(
+                {"_id": {"$in": ids[start : start + ID_CHUNK]}, "status": {"$in": wanted}}
+            )
+        ]
         return [Order.model_validate(doc) for doc in docs]

@@ -1,0 +1,103 @@
+"""CPU seconds and peak memory of each component, over its whole process tree (psutil)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import psutil
+
+
+def _tree(pids: Iterable[int]) -> list[psutil.Process]:
+    processes: list[psutil.Process] = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            processes.append(root)
+            processes.extend(root.children(recursive=True))
+        except psutil.Error:
+            continue
+    return processes
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds used so far by these processes and their descendants."""
+    total = 0.0
+    for process in _tree(pids):
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def rss_bytes(pids: Iterable[int]) -> int:
+    """Resident memory of these processes and their descendants, summed."""
+    total = 0
+    for process in _tree(pids):
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def _own_cpu(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def function_processes(gateway_pid: int) -> dict[str, int]:
+    """The gateway's function processes by function name (`--name <fn>` on their command line)."""
+    found: dict[str, int] = {}
+    try:
+        children = psutil.Process(gateway_pid).children(recursive=True)
+    except psutil.Error:
+        return found
+    for child in children:
+        try:
+            cmd = child.cmdline()
+        except psutil.Error:
+            continue
+        if "--name" in cmd and cmd.index("--name") + 1 < len(cmd):
+            found[cmd[cmd.index("--name") + 1]] = child.pid
+    return found
+
+
+class CostMeter:
+    """Samples each component's memory in the background; CPU snapshots on demand."""
+
+    def __init__(self, roots: dict[str, list[int]], interval_s: float = 0.5) -> None:
+        self.roots = roots
+        self.interval_s = interval_s
+        self.peak_rss: dict[str, int] = dict.fromkeys(roots, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="cost-meter", daemon=True)
+
+    def start(self) -> None:
+        """Start sampling memory."""
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            for name, pids in self.roots.items():
+                self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pids))
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far per component, plus the gateway's own process and each function
+        process under it (`gateway/<name>`), so its share can be told from the functions'."""
+        totals = {name: cpu_seconds(pids) for name, pids in self.roots.items()}
+        for pid in self.roots.get("gateway", []):
+            totals["gateway/router"] = _own_cpu(pid)
+            for name, child in function_processes(pid).items():
+                totals[f"gateway/{name}"] = _own_cpu(child)
+        return totals
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        self._thread.join(timeout=5)
