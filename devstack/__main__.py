@@ -147,7 +147,9 @@ def up(data_dir: Path) -> int:
     def stop_all(signum: int = 0, frame: FrameType | None = None) -> None:
         raise KeyboardInterrupt
 
+    # Installed explicitly: a shell starting us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
     try:
         if os.getenv("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
