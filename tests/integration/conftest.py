@@ -100,13 +100,14 @@ class RunningGateway:
         return ("admin", self.password)
 
 
-def start_gateway(env: dict[str, str], extra_args: list[str] | None = None) -> RunningGateway:
-    """Start the gateway on a free port with `env` and wait until it is healthy."""
+def start_http_service(
+    module: str, args: list[str], env: dict[str, str], timeout_s: float = 90
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """`python -m <module> --port <free> <args>` with `env`; its URL once `/healthz` answers."""
     port = free_port()
-    full_env = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--port", str(port), "--no-cron", *(extra_args or [])],
-        env=full_env,
+        [sys.executable, "-m", module, "--port", str(port), *args],
+        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
         cwd=REPO_ROOT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -117,7 +118,13 @@ def start_gateway(env: dict[str, str], extra_args: list[str] | None = None) -> R
         except requests.RequestException:
             return False
 
-    wait_for(healthy, "gateway", 90, proc)
+    wait_for(healthy, module, timeout_s, proc)
+    return url, proc
+
+
+def start_gateway(env: dict[str, str], extra_args: list[str] | None = None) -> RunningGateway:
+    """Start the gateway on a free port with `env` and wait until it is healthy."""
+    url, proc = start_http_service("gateway", ["--no-cron", *(extra_args or [])], env)
     return RunningGateway(url, env["GATEWAY_PASSWORD"], env, proc)
 
 

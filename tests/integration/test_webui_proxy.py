@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +24,7 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from devstack.processes import free_port, wait_for
-from tests.integration.conftest import REPO_ROOT, RunningGateway
+from tests.integration.conftest import RunningGateway, start_http_service
 
 pytestmark = pytest.mark.integration
 
@@ -102,22 +100,7 @@ def fake_notify() -> Iterator[FakeNotify]:
 
 def start_webui(env: dict[str, str], dist: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """`python -m webui` on a free port with `env`; returns its URL once healthy."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "webui", "--port", str(port), "--dist", str(dist)],
-        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
-        cwd=REPO_ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return requests.get(url + "/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_for(healthy, "webui", 30, proc)
-    return url, proc
+    return start_http_service("webui", ["--dist", str(dist)], env, timeout_s=30)
 
 
 def _index(tmp_path: Path) -> Path:
