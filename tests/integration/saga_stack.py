@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 from pymongo.database import Database
 
-from ordersaga.adapters.mongo import Document, MenuRepository, OrderRepository
+from ordersaga.adapters import settings as settings_module
+from ordersaga.adapters.mongo import Document, MenuRepository, OrderRepository, get_database
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stock import StockRepository
@@ -18,12 +22,29 @@ from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Order
 from ordersaga.domain.stock import StockLevel
 from ordersaga.entrypoints.signing import sign
-from tests.integration.conftest import RunningGateway, fresh_env
+from tests.integration.conftest import RunningGateway, fresh_env, start_gateway
 
 
 def saga_env(redis_url: str, mongo_url: str, **extra: str) -> dict[str, str]:
     """Environment naming a fresh database and stream, as the `stack_env` fixture does."""
     return {**fresh_env(redis_url, mongo_url), **extra}
+
+
+@contextmanager
+def running_saga_stack(env: dict[str, str]) -> Iterator[SagaStack]:
+    """A gateway on `env`, with the same settings applied in this process; stopped on exit."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        settings_module.get_settings.cache_clear()
+        settings = settings_module.get_settings()
+        gateway = start_gateway(env)
+        try:
+            yield SagaStack(gateway, settings, get_database(settings))
+        finally:
+            gateway.process.terminate()
+            gateway.process.wait(timeout=20)
+            settings_module.get_settings.cache_clear()
 
 
 @dataclass

@@ -9,13 +9,10 @@ import pytest
 import redis
 import requests
 
-from ordersaga.adapters import settings as settings_module
-from ordersaga.adapters.mongo import get_database
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.dead_letters import DeadLetters, dead_letter_fields
 from ordersaga.services.delivery import delivery_fails
-from tests.integration.conftest import start_gateway
 from tests.integration.connector_process import (
     ConnectorProcess,
     group_lag,
@@ -23,7 +20,7 @@ from tests.integration.connector_process import (
     start_connector_process,
     wait_until,
 )
-from tests.integration.saga_stack import SagaStack, saga_env
+from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
 pytestmark = pytest.mark.integration
 
@@ -45,25 +42,17 @@ def flow(
         SIM_IN_TRANSIT_AFTER_S="0",
         SIM_DELIVERED_AFTER_S="0",
     )
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        settings_module.get_settings.cache_clear()
-        settings = settings_module.get_settings()
-        gateway = start_gateway(env)
+    with running_saga_stack(env) as stack:
         connector = start_connector_process(
-            {**env, "GATEWAY_URL": gateway.url},
+            {**env, "GATEWAY_URL": stack.gateway.url},
             tmp_path_factory.mktemp("connector"),
             connector_http_timeout_s="10",
             connector_min_idle_ms="30000",
         )
         try:
-            yield SagaStack(gateway, settings, get_database(settings)), connector
+            yield stack, connector
         finally:
             assert connector.stop() == 0
-            gateway.process.terminate()
-            gateway.process.wait(timeout=20)
-            settings_module.get_settings.cache_clear()
 
 
 @pytest.fixture

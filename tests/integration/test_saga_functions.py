@@ -10,13 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from ordersaga.adapters import settings as settings_module
-from ordersaga.adapters.mongo import get_database
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.delivery import delivery_fails
-from tests.integration.conftest import start_gateway
-from tests.integration.saga_stack import SagaStack, saga_env
+from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
 pytestmark = pytest.mark.integration
 
@@ -38,18 +35,8 @@ def stack(redis_url: str, mongo_url: str) -> Iterator[SagaStack]:
         SIM_DELIVERED_AFTER_S="1",
         SIM_ORDER_RATE="2",
     )
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        settings_module.get_settings.cache_clear()
-        settings = settings_module.get_settings()
-        gateway = start_gateway(env)
-        try:
-            yield SagaStack(gateway, settings, get_database(settings))
-        finally:
-            gateway.process.terminate()
-            gateway.process.wait(timeout=20)
-            settings_module.get_settings.cache_clear()
+    with running_saga_stack(env) as running:
+        yield running
 
 
 @pytest.fixture
