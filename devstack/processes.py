@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -17,6 +18,29 @@ from typing import IO
 
 class StartError(RuntimeError):
     """A server could not be started; the message says what to do."""
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(death_signal: signal.Signals = signal.SIGTERM) -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child receive `death_signal` when its parent dies.
+
+    Linux's parent-death signal: a SIGKILLed `make up` or gateway takes its children with it,
+    so no server is left holding a port or a data-directory lock. None elsewhere.
+    """
+    if _LIBC is None:
+        return None
+    parent = os.getpid()
+    prctl = _LIBC.prctl
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(death_signal))
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), death_signal)
+
+    return set_death_signal
 
 
 def free_port() -> int:
@@ -83,8 +107,12 @@ def spawn(
     env: dict[str, str] | None = None,
     log_path: Path | None = None,
     cwd: Path | None = None,
+    death_signal: signal.Signals = signal.SIGTERM,
 ) -> ManagedProcess:
-    """Start a child in its own process group (so Ctrl-C reaches it only through us)."""
+    """Start a child in its own process group (so Ctrl-C reaches it only through us).
+
+    The child gets `death_signal` if this process dies without stopping it.
+    """
     log_file = log_path.open("ab") if log_path else None
     process = subprocess.Popen(
         list(cmd),
@@ -93,8 +121,9 @@ def spawn(
         stderr=subprocess.STDOUT if log_file else None,
         cwd=cwd,
         start_new_session=True,
+        preexec_fn=die_with_parent(death_signal),
     )
-    return ManagedProcess(name, process, log_file=log_file)
+    return ManagedProcess(name, process, log_file=log_file, stop_signal=death_signal)
 
 
 def redis_server_binary() -> str:
@@ -137,9 +166,8 @@ def start_secantus(port: int, data_dir: Path, log_path: Path | None = None) -> M
         "--storage-path", str(data_dir),
         "--log-level", "WARNING",
     ]  # fmt: skip
-    managed = spawn("secantusdb", cmd, log_path=log_path)
     # SecantusDB closes WiredTiger cleanly on SIGINT; SIGTERM is not handled by it.
-    managed.stop_signal = signal.SIGINT
+    managed = spawn("secantusdb", cmd, log_path=log_path, death_signal=signal.SIGINT)
     managed.stop_timeout_s = 30
     wait_for(lambda: port_open(port), "SecantusDB", 60, managed.process)
     return managed

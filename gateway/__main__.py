@@ -7,7 +7,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from types import FrameType
 import requests
 from waitress.server import create_server
 
+from devstack.processes import die_with_parent, free_port
 from gateway.app import Gateway, Upstreams, create_app
 from gateway.cron import CronRunner
 from gateway.runtime import HEALTH_PATH
@@ -27,13 +27,6 @@ from ordersaga.logs import configure_logging
 log = logging.getLogger("gateway")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A TCP port on loopback that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FunctionProcess:
@@ -56,7 +49,13 @@ class FunctionProcess:
             sys.executable, "-m", "gateway.runtime",
             "--name", self.spec.name, "--handler", str(self.handler_dir), "--port", str(self.port),
         ]  # fmt: skip
-        self.process = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT)
+        # A worker dies with the gateway, even a SIGKILLed one: no orphan keeps its port.
+        self.process = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=REPO_ROOT,
+            preexec_fn=die_with_parent(),
+        )
 
     def healthy(self) -> bool:
         """Whether the function answers its health check."""

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +14,9 @@ import redis
 import requests
 from pymongo import MongoClient
 
-from devstack.processes import free_port, wait_for
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.services.dead_letters import dead_letter_fields
+from tests.upstack import running_up_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
@@ -97,44 +95,16 @@ def built_frontend(chromium: Path) -> Path:
 @pytest.fixture(scope="session")
 def stack(built_frontend: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Every part of the system on free ports, started and stopped like `make up` does."""
-    data_dir = tmp_path_factory.mktemp("stack")
-    ports = {
-        name: str(free_port())
-        for name in ("REDIS_PORT", "MONGO_PORT", "GATEWAY_PORT", "NOTIFY_PORT", "FRONTEND_PORT")
-    }
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "MONGO_URL", "MONGO_DB")}
     # No scheduled refill: it would restock the sku a test has just sold out.
-    env.update(ports, GATEWAY_PASSWORD="e2e-password", REFILL_THRESHOLD="0")
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    log = data_dir / "devstack.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "up", "--data-dir", str(data_dir)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    ui = f"http://127.0.0.1:{ports['FRONTEND_PORT']}"
-    try:
-        wait_for(lambda: "Orders FaaS is up" in log.read_text(), "make up's stack", 240, proc)
-        assert _ok(ui + "/healthz"), log.read_text()
+    with running_up_stack(
+        tmp_path_factory.mktemp("stack"), GATEWAY_PASSWORD="e2e-password", REFILL_THRESHOLD="0"
+    ) as up:
+        assert _ok(up.ui_url + "/healthz"), up.text()
         yield Stack(
-            ui_url=ui,
-            gateway_url=f"http://127.0.0.1:{ports['GATEWAY_PORT']}",
-            mongo_url=f"mongodb://127.0.0.1:{ports['MONGO_PORT']}/?directConnection=true",
-            redis_url=f"redis://127.0.0.1:{ports['REDIS_PORT']}/0",
+            ui_url=up.ui_url,
+            gateway_url=up.gateway_url,
+            mongo_url=up.mongo_url,
+            redis_url=f"redis://127.0.0.1:{up.redis_port}/0",
             password="e2e-password",
-            log=log,
+            log=up.output,
         )
-    except Exception:
-        print(log.read_text())
-        raise
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()

@@ -1,0 +1,127 @@
+"""The whole local stack as `make up` starts it: `python -m devstack up` on free ports.
+
+Shared by every suite that must test what a person runs (end-to-end, security, chaos,
+OpenFaaS tools): each gets its own data directory, ports and process, and stops it with
+Ctrl-C as a person would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.processes import free_port, wait_for
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PORT_VARIABLES = ("REDIS_PORT", "MONGO_PORT", "GATEWAY_PORT", "NOTIFY_PORT", "FRONTEND_PORT")
+READY_LINE = "Press Ctrl-C"
+
+
+@dataclass
+class UpStack:
+    """One `python -m devstack up`, its ports, its data directory and its output."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.ports:
+            self.ports = {name: free_port() for name in PORT_VARIABLES}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def output(self) -> Path:
+        """Everything `make up` printed (its own lines; each service logs under data/logs)."""
+        return self.data_dir / "up.out"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['GATEWAY_PORT']}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['FRONTEND_PORT']}"
+
+    @property
+    def notify_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['NOTIFY_PORT']}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}/?directConnection=true"
+
+    @property
+    def redis_port(self) -> int:
+        return self.ports["REDIS_PORT"]
+
+    def text(self) -> str:
+        """What `make up` has printed so far."""
+        return self.output.read_text(errors="replace") if self.output.exists() else ""
+
+    def start(self, timeout_s: float = 240) -> None:
+        """Start `make up`'s program and wait until it says the stack is up."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("REDIS_URL", "MONGO_URL", "MONGO_DB", "DATA_DIR")
+        }
+        env.update({k: str(v) for k, v in self.ports.items()})
+        env["PYTHONPATH"] = str(REPO_ROOT)
+        env.update(self.env)
+        already = len(self.text())  # a restart appends to the same output
+        with self.output.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "devstack", "up", "--data-dir", str(self.data_dir)],
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for(
+                lambda: READY_LINE in self.text()[already:], "make up's stack", timeout_s, self.proc
+            )
+        except Exception:
+            print(self.text())
+            raise
+
+    def interrupt(self, timeout_s: float = 90) -> int:
+        """Ctrl-C, as a person stops `make up`; returns its exit code."""
+        assert self.proc is not None, "not started"
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL `make up`'s own process, leaving its children to their parent-death signal."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextmanager
+def running_up_stack(data_dir: Path, **env: str) -> Iterator[UpStack]:
+    """A started stack with `env` on top of the test's environment, stopped with Ctrl-C."""
+    stack = UpStack(data_dir, env=env)
+    stack.start()
+    try:
+        yield stack
+    except Exception:
+        print(stack.text())
+        raise
+    finally:
+        stack.interrupt()
