@@ -62,6 +62,11 @@ class UpStack:
     def redis_port(self) -> int:
         return self.ports["REDIS_PORT"]
 
+    @property
+    def admin_password(self) -> str:
+        """The gateway's admin password that `make up` generated (or was given)."""
+        return self.env.get("GATEWAY_PASSWORD") or (self.data_dir / "gateway-password").read_text()
+
     def text(self) -> str:
         """What `make up` has printed so far."""
         return self.output.read_text(errors="replace") if self.output.exists() else ""
