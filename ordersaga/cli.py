@@ -4,6 +4,7 @@ orders trail <order_id>                 the saga's events (or stored history onc
 orders dead-letters list|show <id>      entries a function kept failing on
 orders dead-letters replay <id>|--all   put them back on the saga stream
 orders lag                              pending and lag per consumer group
+orders rebuild-counters                 recount orders per final status from the orders
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 from redis import RedisError
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.adapters.order_counts import OrderCounts
 from ordersaga.adapters.redis_stream import get_redis
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import ApiError
+from ordersaga.domain.models import utcnow
 from ordersaga.services.dead_letters import DeadLetters
 from ordersaga.services.stream_groups import group_states
 from ordersaga.services.trail import order_trail
@@ -103,6 +106,12 @@ def _lag(args: argparse.Namespace, settings: Settings) -> Any:
     return None
 
 
+def _rebuild_counters(args: argparse.Namespace, settings: Settings) -> Any:
+    counts = OrderCounts(get_database(settings))
+    counts.rebuild(utcnow())
+    return counts.current(utcnow()).counts
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `orders`."""
     parser = argparse.ArgumentParser(
@@ -132,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     lag = commands.add_parser("lag", help="pending entries and lag per consumer group")
     lag.add_argument("--json", action="store_true")
     lag.set_defaults(run=_lag)
+
+    rebuild = commands.add_parser(
+        "rebuild-counters",
+        help="recount orders per final status (a full scan) after the counts were lost, "
+        "or orders were imported or archived",
+    )
+    rebuild.set_defaults(run=_rebuild_counters)
     return parser
 
 

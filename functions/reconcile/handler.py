@@ -2,6 +2,8 @@
 
 PENDING orders get their `order.placed` again, STOCK_RESERVED ones their `stock.reserved`, and
 cancelled orders that still hold stock their `order.cancelled` (always with the original ids).
+It also keeps the orders-per-status checkpoint moving while nobody looks at the summary, and
+rebuilds it when it is missing (a full count, once).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 from datetime import timedelta
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.adapters.order_counts import OrderCounts
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import utcnow
@@ -27,6 +30,10 @@ def _run(event: Event, context: Context) -> Response:
     cancelled = reemit_unreleased_cancellations(
         orders, StockRepository(db), stream, stale_after, now
     )
+    counts = OrderCounts(db)
+    rebuilt = counts.move_checkpoint(now) is None
+    if rebuilt:
+        counts.rebuild(now)
     return json_response(
         200,
         {
@@ -34,6 +41,7 @@ def _run(event: Event, context: Context) -> Response:
             "order_ids": ids,
             "stock_reserved_reemitted": reserved,
             "order_cancelled_reemitted": cancelled,
+            "order_counts_rebuilt": rebuilt,
         },
     )
 

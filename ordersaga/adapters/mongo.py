@@ -14,6 +14,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
+from ordersaga.adapters.order_counts import start_if_empty
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.models import MenuItem, Order, OrderStatus, utcnow
@@ -63,6 +64,9 @@ def ensure_indexes(db: Database[Document]) -> None:
                 [("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"
             )
             db.orders.create_index([("updated_at", ASCENDING)], name="updated_at")
+            # Only final orders carry `final_at`: the window read by OrderCounts.
+            db.orders.create_index([("final_at", ASCENDING)], name="final_at", sparse=True)
+            start_if_empty(db)
             db.processed_events.create_index([("at", ASCENDING)], name="processed_at")
             # refill looks for skus running low.
             db.menu.create_index([("available", ASCENDING)], name="available")
@@ -124,8 +128,9 @@ class OrderRepository:
     def insert(self, order: Order) -> Order:
         """Store a new order; if its idempotency key was used before, return the first order."""
         doc = order.model_dump(by_alias=True, mode="python")
-        if doc.get("idempotency_key") is None:
-            doc.pop("idempotency_key", None)
+        for sparse in ("idempotency_key", "final_at"):  # absent, not null, in sparse indexes
+            if doc.get(sparse) is None:
+                doc.pop(sparse, None)
         try:
             self.collection.insert_one(doc)
         except DuplicateKeyError:
@@ -180,11 +185,15 @@ class OrderRepository:
 
         One status-guarded write (`{_id, status: {$in: sources_of(target)}}` plus `guard`) that
         sets the status, `updated_at`, `cancel_reason` and `fields`, and appends the history
-        entry for `event_id`. False when the order is elsewhere (a repeat or a lost race).
+        entry for `event_id`; a final status also sets `final_at`, the time of this write (not
+        `at`, which may be back-dated), which `OrderCounts` counts by. False when the order is
+        elsewhere (a repeat or a lost race).
         """
         now = at or utcnow()
         entry: Document = {"status": target.value, "at": now, "event_id": event_id}
         changes: Document = {"status": target.value, "updated_at": now, **(fields or {})}
+        if target.is_final:
+            changes["final_at"] = utcnow()
         if reason is not None:
             entry["reason"] = reason
             if target is OrderStatus.CANCELLED:

@@ -161,6 +161,8 @@ class Order(BaseModel):
     # refused (so a repeated `order.placed` answers the same `stock.rejected`).
     stock_released_by: str | None = None
     shortage: Shortage | None = None
+    # When the order became final, by the writer's clock (orders are counted by it).
+    final_at: datetime | None = None
 
     def last_entry(self, status: OrderStatus | None = None) -> HistoryEntry | None:
         """The latest history entry, or the latest one of `status` when it is given."""

@@ -55,6 +55,8 @@ def counted(
     )
     db = client[settings.mongo_db]
     ensure_indexes(db)
+    # Setting up a new store (indexes, the order counts' checkpoint) happens once, not per saga.
+    counter.writes.clear()
     yield db, counter
     client.close()
 

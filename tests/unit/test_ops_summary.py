@@ -8,8 +8,8 @@ from datetime import timedelta
 import fakeredis
 import pytest
 
-from ordersaga.adapters.mongo import get_database
-from ordersaga.domain.models import utcnow
+from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.services.operations import throughput
 from tests.unit.conftest import FakeContext, FakeEvent, post_json
 from tests.unit.handlers import load
@@ -27,7 +27,11 @@ ORDER = {
 def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis) -> None:
     for _ in range(3):
         place_order.handle(post_json(ORDER), FakeContext())
-    get_database().orders.update_one({}, {"$set": {"status": "CANCELLED"}})
+    cancelled = get_database().orders.find_one({}, {"_id": 1})
+    assert cancelled is not None
+    OrderRepository(get_database()).advance(
+        cancelled["_id"], OrderStatus.CANCELLED, "e-cancel", reason="test"
+    )
     fake_redis.xadd("orders.dead", {"id": "x"})
 
     response = ops_summary.handle(FakeEvent(), FakeContext())
@@ -37,6 +41,7 @@ def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis)
     assert body["orders_by_status"]["PENDING"] == 2
     assert body["orders_by_status"]["CANCELLED"] == 1
     assert body["orders_by_status"]["DELIVERED"] == 0
+    assert body["orders_counted"]["complete"] is True
     assert body["stream"] == {"length": 3, "pending": 0, "dead_letters": 1}
     tiramisu = next(row for row in body["stock"] if row["sku"] == "DES-TIRA")
     assert tiramisu["available"] == 15

@@ -95,7 +95,8 @@ export const notifyMessageSchema = z.object({
 export type NotifyMessage = z.infer<typeof notifyMessageSchema>;
 
 export const opsSummarySchema = z.object({
-  orders_by_status: z.record(z.string(), z.number().int().nonnegative()),
+  // Final statuses are null while their checkpoint is being rebuilt (orders_counted.complete).
+  orders_by_status: z.record(z.string(), z.number().int().nonnegative().nullable()),
   throughput: z.array(
     z.object({
       minute: timestamp,

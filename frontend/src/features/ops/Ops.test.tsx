@@ -1,9 +1,10 @@
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { json, mockFetch, renderWithQuery } from "@/test/helpers";
 import { DeadLetters } from "./DeadLetters";
 import { Pipeline } from "./Pipeline";
+import { throttledRefresh } from "./refresh";
 import { StockLevels } from "./StockLevels";
 import { ThroughputChart } from "./ThroughputChart";
 
@@ -26,6 +27,12 @@ describe("operations view", () => {
     expect(screen.getByTestId("count-PENDING")).toHaveTextContent("2");
     expect(screen.getByTestId("count-IN_TRANSIT")).toHaveTextContent("0");
     expect(screen.getByTestId("count-CANCELLED")).toHaveTextContent("3");
+  });
+
+  it("shows a dash for a final status whose count is being rebuilt", () => {
+    render(<Pipeline counts={{ PENDING: 1, DELIVERED: null, CANCELLED: null }} />);
+    expect(screen.getByTestId("count-DELIVERED")).toHaveTextContent("–");
+    expect(screen.getByTestId("count-PENDING")).toHaveTextContent("1");
   });
 
   it("draws throughput with a summary for screen readers, and says when there is none", () => {
@@ -83,5 +90,40 @@ describe("operations view", () => {
     await waitFor(() => expect(screen.getAllByText(/Replayed 1700000000000-0 as 1700000000001-0/).length).toBeGreaterThan(0));
     const replays = fetch.mock.calls.filter(([url]) => url === `/function/dead-letters/${letter.id}/replay`);
     expect(replays.map(([, init]) => init?.method)).toEqual(["POST", "POST"]);
+  });
+});
+
+describe("summary refresh on live events", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("fetches at most once per gap during a burst, and once after it", () => {
+    vi.useFakeTimers();
+    let last = 0;
+    const refresh = vi.fn(() => {
+      last = Date.now();
+    });
+    const throttle = throttledRefresh(refresh, 2500, () => last);
+    for (let i = 0; i < 100; i++) {
+      throttle.request(); // 100 events over 10 s
+      vi.advanceTimersByTime(100);
+    }
+    expect(refresh.mock.calls.length).toBeGreaterThanOrEqual(4);
+    expect(refresh.mock.calls.length).toBeLessThanOrEqual(5);
+    vi.advanceTimersByTime(2500);
+    const afterBurst = refresh.mock.calls.length;
+    expect(last).toBeGreaterThanOrEqual(9900); // the last event is reflected
+    vi.advanceTimersByTime(10_000);
+    expect(refresh).toHaveBeenCalledTimes(afterBurst); // nothing more without events
+  });
+
+  it("counts the gap from the last fetch, whoever started it", () => {
+    vi.useFakeTimers();
+    const refresh = vi.fn();
+    const polledAt = Date.now(); // the periodic poll just fetched
+    const throttle = throttledRefresh(refresh, 2500, () => polledAt);
+    throttle.request();
+    expect(refresh).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(2500);
+    expect(refresh).toHaveBeenCalledTimes(1);
   });
 });

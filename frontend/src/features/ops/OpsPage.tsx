@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { Radio } from "lucide-react";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -13,44 +13,40 @@ import type { NotifyMessage } from "@/lib/schemas";
 import { DeadLetters } from "./DeadLetters";
 import { Pipeline } from "./Pipeline";
 import { StockLevels } from "./StockLevels";
+import { throttledRefresh } from "./refresh";
 import { ThroughputChart } from "./ThroughputChart";
 
 export const SUMMARY_REFRESH_MS = 5000;
+// While events flow, at most one summary per this: an open /ops tab must not load the saga.
+export const SUMMARY_MIN_GAP_MS = 2500;
 const RECENT_EVENTS = 12;
 
 /**
- * Every saga event live from notify. Each one also refreshes the summary: at most once a
- * second, and once more after a burst, so the last event of a burst is always reflected.
+ * Every saga event live from notify. Events also refresh the summary, throttled to one per
+ * SUMMARY_MIN_GAP_MS from the last fetch (the periodic one included), plus one after a burst.
  */
 function useAllOrdersFeed() {
   const queryClient = useQueryClient();
   const [events, setEvents] = useState<NotifyMessage[]>([]);
   const [state, setState] = useState<FeedState>("connecting");
-  const lastRefresh = useRef(0);
-  const trailing = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
-    const refresh = () => {
-      lastRefresh.current = Date.now();
-      void queryClient.invalidateQueries({ queryKey: ["ops-summary"] });
-    };
+    const throttle = throttledRefresh(
+      () => void queryClient.invalidateQueries({ queryKey: ["ops-summary"] }),
+      SUMMARY_MIN_GAP_MS,
+      () => queryClient.getQueryState(["ops-summary"])?.dataUpdatedAt ?? 0,
+    );
     const feed = new LiveFeed({
       path: "/orders",
       onMessage: (message) => {
         if (message.event_id) setEvents((current) => [message, ...current].slice(0, RECENT_EVENTS));
-        const wait = lastRefresh.current + 1000 - Date.now();
-        if (wait <= 0) refresh();
-        else
-          trailing.current ??= setTimeout(() => {
-            trailing.current = null;
-            refresh();
-          }, wait);
+        throttle.request();
       },
       onState: setState,
     });
     feed.start();
     return () => {
       feed.stop();
-      if (trailing.current) clearTimeout(trailing.current);
+      throttle.cancel();
     };
   }, [queryClient]);
   return { events, state };
