@@ -1,29 +1,33 @@
-"""`python -m devstack`: run the whole system locally until Ctrl-C, losing no data on exit."""
+"""`python -m devstack`: run the whole system locally until Ctrl-C, losing no data on exit.
+
+Every child is supervised (devstack/supervisor.py): one that exits is restarted with backoff,
+and only a crash loop stops the stack.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import secrets
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 import requests
 
+from devstack import leftovers
 from devstack.processes import (
-    ManagedProcess,
     StartError,
     free_port,
     port_open,
     spawn,
-    start_redis,
-    start_secantus,
-    wait_for,
+    spawn_redis,
+    spawn_secantus,
 )
+from devstack.supervisor import Child, Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,13 +44,14 @@ class Service:
     url_label: str = ""  # shown in the summary when set
     extra_pythonpath: str = ""  # a folder (relative to the repo) added to PYTHONPATH
     via_gateway: bool = False  # the gateway also proxies plain HTTP /function/<name>/* to it
+    replicas_env: str | None = None  # env var choosing how many copies run (default 1)
 
 
 # Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL and
 # GATEWAY_PASSWORD, plus its port in `port_env`.
 SERVICES: list[Service] = [
     # Stopped with SIGTERM: it stops reading, finishes the calls in flight, acks nothing unfinished.
-    Service("connector", ["-m", "connector"]),
+    Service("connector", ["-m", "connector"], replicas_env="CONNECTOR_REPLICAS"),
     Service(
         "notify",
         ["-m", "notify"],
@@ -65,7 +70,9 @@ def _port(env_name: str, default: int) -> int:
     wanted = int(os.getenv(env_name, str(default)))
     if port_open(wanted):
         other = free_port()
-        print(f"  port {wanted} is taken; using {other} (set {env_name} to choose)")
+        holder = leftovers.port_holder(wanted)
+        by = f" by {holder}" if holder else ""
+        print(f"  port {wanted} is taken{by}; using {other} (set {env_name} to choose)")
         return other
     return wanted
 
@@ -102,14 +109,22 @@ def _gateway_upstreams(ports: dict[str, int]) -> list[str]:
     return args
 
 
+def _replica_names(service: Service) -> list[str]:
+    """`connector`, or `connector-1`, `connector-2`… when its replicas variable asks for more."""
+    count = int(os.getenv(service.replicas_env, "1")) if service.replicas_env else 1
+    if count <= 1:
+        return [service.name]
+    return [f"{service.name}-{n}" for n in range(1, count + 1)]
+
+
 def _start_service(
     service: Service,
     env: dict[str, str],
     logs: Path,
-    started: list[ManagedProcess],
+    supervisor: Supervisor,
     ports: dict[str, int],
 ) -> str:
-    """Start one service, wait for its health check, and return its summary line."""
+    """Start one service (each replica), wait for its health check; its summary line."""
     service_env = dict(env)
     pythonpath = [str(REPO_ROOT)]
     if service.extra_pythonpath:
@@ -120,28 +135,23 @@ def _start_service(
         port = ports[service.name]
         service_env[service.port_env] = str(port)
         env[service.port_env] = str(port)
-    print(f"• starting {service.name}" + (f" on 127.0.0.1:{port}" if port else ""))
-    proc = spawn(
-        service.name,
-        [sys.executable, *service.args],
-        service_env,
-        logs / f"{service.name}.log",
-        REPO_ROOT,
-    )
-    started.append(proc)
-    if port:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _healthy(url + service.health_path), service.name, 90, proc.process)
-        return f"  {service.url_label or service.name:<9} {url}"
-    return ""
+    url = f"http://127.0.0.1:{port}"
+    for name in _replica_names(service):
+        print(f"• starting {name}" + (f" on 127.0.0.1:{port}" if port else ""))
+        log = logs / f"{name}.log"
+        command = [sys.executable, *service.args]
+        start = functools.partial(spawn, name, command, service_env, log, REPO_ROOT)
+        ready = functools.partial(_healthy, url + service.health_path) if port else None
+        supervisor.start(Child(name, start, ready or (lambda: True), log))
+    return f"  {service.url_label or service.name:<9} {url}" if port else ""
 
 
 def up(data_dir: Path) -> int:
-    """Start every part, print where they are, and wait for Ctrl-C."""
+    """Start every part, print where they are, keep them running until Ctrl-C."""
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
-    started: list[ManagedProcess] = []
+    supervisor = Supervisor(status_path=data_dir / leftovers.STATUS_FILE)
     env: dict[str, str] = {}
 
     def stop_all(signum: int = 0, frame: FrameType | None = None) -> None:
@@ -151,24 +161,45 @@ def up(data_dir: Path) -> int:
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
     try:
+        lock = leftovers.take_lock(data_dir)  # noqa: F841 (held until this process exits)
+        leftovers.clear(data_dir)
         if os.getenv("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
         else:
-            port = _port("REDIS_PORT", 6379)
-            print(f"• starting redis-server on 127.0.0.1:{port} (data in {data_dir / 'redis'})")
-            started.append(start_redis(port, data_dir / "redis", logs / "redis.log"))
-            env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+            redis_port = _port("REDIS_PORT", 6379)
+            redis_dir = data_dir / "redis"
+            print(f"• starting redis-server on 127.0.0.1:{redis_port} (data in {redis_dir})")
+            redis_log = logs / "redis.log"
+            supervisor.start(
+                Child(
+                    "redis",
+                    lambda: spawn_redis(redis_port, redis_dir, redis_log),
+                    lambda: port_open(redis_port),
+                    redis_log,
+                    startup_timeout_s=20,
+                )
+            )
+            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         if os.getenv("MONGO_URL"):
             env["MONGO_URL"] = os.environ["MONGO_URL"]
         else:
-            port = _port("MONGO_PORT", 27017)
-            print(f"• starting SecantusDB on 127.0.0.1:{port} (data in {data_dir / 'mongo'})")
-            started.append(start_secantus(port, data_dir / "mongo", logs / "secantusdb.log"))
+            mongo_port = _port("MONGO_PORT", 27017)
+            print(f"• starting SecantusDB on 127.0.0.1:{mongo_port} (data in {data_dir / 'mongo'})")
+            mongo_log = logs / "secantusdb.log"
+            supervisor.start(
+                Child(
+                    "secantusdb",
+                    lambda: spawn_secantus(mongo_port, data_dir / "mongo", mongo_log),
+                    lambda: port_open(mongo_port),
+                    mongo_log,
+                    startup_timeout_s=60,
+                )
+            )
             # No retryable writes: every write of the saga is idempotent already (guarded
             # updates, unique ids, redelivery), and SecantusDB pays for each retryable write
             # with a scan of every one it recorded in the last 30 minutes (up to 10,000).
             env["MONGO_URL"] = (
-                f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+                f"mongodb://127.0.0.1:{mongo_port}/?directConnection=true&retryWrites=false"
             )
         os.environ.update(env)
 
@@ -184,18 +215,21 @@ def up(data_dir: Path) -> int:
         env.update({"GATEWAY_PASSWORD": password, "GATEWAY_URL": gateway_url})
         ports = _service_ports()
         print(f"• starting the gateway on {gateway_url}")
-        gateway = spawn(
-            "gateway",
-            [python, "-m", "gateway", "--port", str(gateway_port), *_gateway_upstreams(ports)],
-            env,
-            logs / "gateway.log",
-            REPO_ROOT,
+        gateway_cmd = [
+            python, "-m", "gateway", "--port", str(gateway_port), *_gateway_upstreams(ports)
+        ]  # fmt: skip
+        gateway_log = logs / "gateway.log"
+        supervisor.start(
+            Child(
+                "gateway",
+                lambda: spawn("gateway", gateway_cmd, env, gateway_log, REPO_ROOT),
+                lambda: _healthy(f"{gateway_url}/healthz"),
+                gateway_log,
+            )
         )
-        started.append(gateway)
-        wait_for(lambda: _healthy(f"{gateway_url}/healthz"), "the gateway", 90, gateway.process)
         summary = [f"  gateway   {gateway_url}  (/system/* user admin, password {password})"]
         for service in SERVICES:
-            summary.append(_start_service(service, env, logs, started, ports))
+            summary.append(_start_service(service, env, logs, supervisor, ports))
 
         print(
             "\nOrders FaaS is up.\n" + "\n".join(line for line in summary if line) + "\n"
@@ -207,28 +241,23 @@ def up(data_dir: Path) -> int:
             f"  redis     {env['REDIS_URL']}\n"
             f"  mongodb   {env['MONGO_URL']}\n"
             f"  logs      {logs}/\n"
-            "Press Ctrl-C to stop everything.",
+            f"  status    {supervisor.status_path} (pids, restarts)\n"
+            "A process that exits is restarted. Press Ctrl-C to stop everything.",
             flush=True,
         )
-        while True:
-            for proc in started:
-                if not proc.alive():
-                    raise StartError(
-                        f"{proc.name} exited (code {proc.process.returncode}); see {logs}"
-                    )
-            time.sleep(1)
+        supervisor.run_forever()
     except KeyboardInterrupt:
         print("\n• stopping")
         return 0
     except StartError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        print(f"\nerror: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for proc in reversed(started):
-            print(f"  stopping {proc.name}")
-            proc.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor.stop_all()
         print("  stopped; data kept in", data_dir)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:

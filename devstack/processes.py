@@ -92,11 +92,17 @@ class ManagedProcess:
         """Ask the process to exit and wait; kill it if it does not."""
         if self.alive():
             self.process.send_signal(self.stop_signal)
+            # A stopped (SIGSTOP) process would hold the signal until continued.
+            self.process.send_signal(signal.SIGCONT)
             try:
                 self.process.wait(timeout=self.stop_timeout_s)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.close_log()
+
+    def close_log(self) -> None:
+        """Close our handle on the process's log file (the process keeps its own)."""
         if self.log_file:
             self.log_file.close()
 
@@ -138,7 +144,14 @@ def redis_server_binary() -> str:
 
 
 def start_redis(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
-    """A loopback redis-server with its append-only file under `data_dir`."""
+    """A loopback redis-server with its append-only file under `data_dir`, once it listens."""
+    managed = spawn_redis(port, data_dir, log_path)
+    wait_for(lambda: port_open(port), "redis-server", 20, managed.process)
+    return managed
+
+
+def spawn_redis(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+    """Start a loopback redis-server with its append-only file under `data_dir`; no waiting."""
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
         redis_server_binary(),
@@ -151,13 +164,18 @@ def start_redis(port: int, data_dir: Path, log_path: Path | None = None) -> Mana
         "--save", "60 1",
         "--daemonize", "no",
     ]  # fmt: skip
-    managed = spawn("redis", cmd, log_path=log_path)
-    wait_for(lambda: port_open(port), "redis-server", 20, managed.process)
-    return managed
+    return spawn("redis", cmd, log_path=log_path)
 
 
 def start_secantus(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
-    """A loopback SecantusDB (MongoDB wire protocol) with its data under `data_dir`."""
+    """A loopback SecantusDB (MongoDB wire protocol) with its data under `data_dir`, listening."""
+    managed = spawn_secantus(port, data_dir, log_path)
+    wait_for(lambda: port_open(port), "SecantusDB", 60, managed.process)
+    return managed
+
+
+def spawn_secantus(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+    """Start a loopback SecantusDB with its data under `data_dir`; no waiting."""
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable, "-m", "secantus",
@@ -169,5 +187,4 @@ def start_secantus(port: int, data_dir: Path, log_path: Path | None = None) -> M
     # SecantusDB closes WiredTiger cleanly on SIGINT; SIGTERM is not handled by it.
     managed = spawn("secantusdb", cmd, log_path=log_path, death_signal=signal.SIGINT)
     managed.stop_timeout_s = 30
-    wait_for(lambda: port_open(port), "SecantusDB", 60, managed.process)
     return managed

@@ -7,6 +7,7 @@ Ctrl-C as a person would.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from devstack.leftovers import STATUS_FILE
 from devstack.processes import free_port, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +69,34 @@ class UpStack:
     def admin_password(self) -> str:
         """The gateway's admin password that `make up` generated (or was given)."""
         return self.env.get("GATEWAY_PASSWORD") or (self.data_dir / "gateway-password").read_text()
+
+    def status(self) -> dict[str, Any]:
+        """The supervisor's status file: each child's pid, state and restart count."""
+        try:
+            loaded: dict[str, Any] = json.loads((self.data_dir / STATUS_FILE).read_text())
+        except (OSError, ValueError):
+            return {"children": {}}
+        return loaded
+
+    def child(self, name: str) -> dict[str, Any]:
+        """One child's entry in the status file (`pid`, `state`, `restarts`, `last_exit`)."""
+        entry: dict[str, Any] = self.status()["children"].get(name, {})
+        return entry
+
+    def pid(self, name: str) -> int:
+        """The pid of a running child (`gateway`, `redis`, `connector-2`…)."""
+        pid = self.child(name).get("pid")
+        assert isinstance(pid, int), f"{name} has no pid in {self.status()}"
+        return pid
+
+    def wait_restarted(self, name: str, restarts: int, timeout_s: float = 120) -> None:
+        """Wait until a child has been restarted `restarts` times and is running again."""
+
+        def back() -> bool:
+            entry = self.child(name)
+            return entry.get("restarts", 0) >= restarts and entry.get("state") == "running"
+
+        wait_for(back, f"{name} restarted {restarts}x", timeout_s, self.proc)
 
     def text(self) -> str:
         """What `make up` has printed so far."""
