@@ -7,101 +7,22 @@ import logging
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 
-import requests
 from waitress.server import create_server
 
-from devstack.processes import die_with_parent, free_port
+from gateway import control
 from gateway.app import Gateway, Upstreams, create_app
 from gateway.cron import CronRunner
-from gateway.runtime import HEALTH_PATH
-from gateway.stack import FunctionSpec, Stack, load_stack
+from gateway.stack import load_stack
+from gateway.workers import FunctionProcess, supervise, wait_until_healthy
 from ordersaga.logs import configure_logging
 
 log = logging.getLogger("gateway")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-class FunctionProcess:
-    """One function served by `gateway.runtime` in a child process, restarted if it dies."""
-
-    def __init__(self, stack: Stack, spec: FunctionSpec) -> None:
-        self.spec = spec
-        self.handler_dir = stack.handler_dir(spec)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the process with the function's own environment from stack.yml."""
-        env = {**os.environ, **self.spec.environment}
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
-        )
-        cmd = [
-            sys.executable, "-m", "gateway.runtime",
-            "--name", self.spec.name, "--handler", str(self.handler_dir), "--port", str(self.port),
-        ]  # fmt: skip
-        # A worker dies with the gateway, even a SIGKILLed one: no orphan keeps its port.
-        self.process = subprocess.Popen(
-            cmd,
-            env=env,
-            cwd=REPO_ROOT,
-            preexec_fn=die_with_parent(),
-        )
-
-    def healthy(self) -> bool:
-        """Whether the function answers its health check."""
-        try:
-            return requests.get(self.url + HEALTH_PATH, timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    def alive(self) -> bool:
-        """Whether the process is still running."""
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> None:
-        """Terminate the process and wait for it."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def wait_until_healthy(processes: list[FunctionProcess], timeout_s: float = 60) -> None:
-    """Block until every function answers, or fail naming the ones that did not."""
-    deadline = time.monotonic() + timeout_s
-    waiting = list(processes)
-    while waiting and time.monotonic() < deadline:
-        dead = [p.spec.name for p in waiting if not p.alive()]
-        if dead:
-            raise SystemExit(f"functions exited while starting: {', '.join(dead)}")
-        waiting = [p for p in waiting if not p.healthy()]
-        if waiting:
-            time.sleep(0.1)
-    if waiting:
-        raise SystemExit(
-            f"functions not healthy in time: {', '.join(p.spec.name for p in waiting)}"
-        )
-
-
-def supervise(processes: list[FunctionProcess], stop: threading.Event) -> None:
-    """Restart any function process that dies, as a FaaS provider would."""
-    while not stop.wait(1.0):
-        for proc in processes:
-            if not proc.alive():
-                log.warning("function exited; restarting", extra={"function": proc.spec.name})
-                proc.start()
 
 
 def parse_upstreams(values: list[str]) -> dict[str, str]:
@@ -119,7 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--upstream", action="append", default=[], help="name=url of a function served elsewhere"
     )
-    parser.add_argument("--no-cron", action="store_true", help="do not run the schedules")
+    parser.add_argument(
+        "--no-cron",
+        action="store_true",
+        default=os.getenv("GATEWAY_CRON", "on").lower() in ("off", "0", "false", "no"),
+        help="do not run the schedules (GATEWAY_CRON=off: an external cron-connector runs them)",
+    )
     args = parser.parse_args(argv)
     configure_logging("gateway")
 
@@ -139,11 +65,11 @@ def main(argv: list[str] | None = None) -> None:
             proc.stop()
         raise
 
-    urls = {p.spec.name: p.url for p in processes} | parse_upstreams(args.upstream)
-    gw = Gateway(stack, Upstreams(urls), password)
-    server = create_server(
-        create_app(gw), host=args.host, port=args.port, threads=32, ident="gateway"
-    )
+    upstreams = Upstreams(parse_upstreams(args.upstream), pools={p.name: p for p in processes})
+    gw = Gateway(stack, upstreams, password)
+    app = create_app(gw)
+    control.register(app, control.ControlPlane(gw, processes))
+    server = create_server(app, host=args.host, port=args.port, threads=32, ident="gateway")
     cron = CronRunner(
         stack,
         lambda name: (
@@ -167,7 +93,11 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     log.info(
-        "gateway ready", extra={"url": f"http://{args.host}:{args.port}", "functions": sorted(urls)}
+        "gateway ready",
+        extra={
+            "url": f"http://{args.host}:{args.port}",
+            "functions": sorted(upstreams.urls) + sorted(upstreams.pools),
+        },
     )
     print(f"gateway ready on http://{args.host}:{args.port}", flush=True)
     try:

@@ -11,19 +11,23 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from flask import Flask, Response, g, request
 
-from gateway.stack import FunctionSpec, Stack
+from gateway.stack import Stack
 
 log = logging.getLogger("gateway")
 
 VERSION = "0.1.0"
 CALL_ID = "X-Call-Id"
+# The one namespace of the local gateway; faas-cli >= 0.16.30 calls `/function/<name>.<ns>`.
+NAMESPACE = "openfaas-fn"
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -44,11 +48,28 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     )
 
 
+class Pool(Protocol):
+    """Workers serving one function (see gateway.workers.FunctionProcess)."""
+
+    def lease(self) -> AbstractContextManager[str]:
+        """The base URL of a worker to call, held busy until the block ends."""
+        ...
+
+    def available(self) -> bool:
+        """Whether any worker takes calls now."""
+        ...
+
+
 @dataclass
 class Upstreams:
-    """Where each function is served, and how often it was invoked."""
+    """Where each function is served, and how often it was invoked.
+
+    `urls` are fixed upstreams (services running on their own, such as notify); `pools` are
+    the functions the gateway runs itself, called on their least busy worker.
+    """
 
     urls: dict[str, str]
+    pools: dict[str, Pool] = field(default_factory=dict)
     timeout_s: float = 60.0
     invocations: Counter[str] = field(default_factory=Counter)
     session: requests.Session = field(default_factory=requests.Session)
@@ -61,17 +82,42 @@ class Upstreams:
         # gateway's CPU under load, measured with py-spy in `make bench`).
         self.session.trust_env = False
 
+    def serves(self, name: str) -> bool:
+        """Whether `name` is deployed here (a fixed upstream or a pool of workers)."""
+        return name in self.urls or name in self.pools
+
+    @contextmanager
+    def _base(self, name: str) -> Iterator[str]:
+        if name in self.urls:
+            yield self.urls[name]
+            return
+        pool = self.pools.get(name)
+        if pool is None:
+            raise requests.ConnectionError(f"{name} is not deployed")
+        try:
+            lease = pool.lease()
+        except LookupError as exc:
+            raise requests.ConnectionError(str(exc)) from exc
+        with lease as base:
+            yield base
+
     def invoke(
         self, name: str, method: str, path: str, query: bytes, headers: dict[str, str], body: bytes
     ) -> requests.Response:
         """Call a function and return its response (raises `requests.RequestException`)."""
         self.invocations[name] += 1
-        url = self.urls[name].rstrip("/") + "/" + path.lstrip("/")
-        if query:
-            url += "?" + query.decode("latin-1")
-        return self.session.request(
-            method, url, headers=headers, data=body, timeout=self.timeout_s, allow_redirects=False
-        )
+        with self._base(name) as base:
+            url = base.rstrip("/") + "/" + path.lstrip("/")
+            if query:
+                url += "?" + query.decode("latin-1")
+            return self.session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=self.timeout_s,
+                allow_redirects=False,
+            )
 
 
 def _forward_headers(call_id: str) -> dict[str, str]:
@@ -80,24 +126,6 @@ def _forward_headers(call_id: str) -> dict[str, str]:
     headers["X-Start-Time"] = str(time.time_ns())
     headers["X-Forwarded-Host"] = request.host
     return headers
-
-
-def _function_status(spec: FunctionSpec, upstreams: Upstreams) -> dict[str, Any]:
-    """A function in the OpenFaaS `/system/functions` format."""
-    replicas = 1 if spec.name in upstreams.urls else 0
-    return {
-        "name": spec.name,
-        "image": spec.image,
-        "namespace": "openfaas-fn",
-        "envProcess": "",
-        "envVars": spec.environment,
-        "labels": spec.labels,
-        "annotations": spec.annotations,
-        "secrets": spec.secrets,
-        "invocationCount": upstreams.invocations[spec.name],
-        "replicas": replicas,
-        "availableReplicas": replicas,
-    }
 
 
 class Gateway:
@@ -123,7 +151,7 @@ class Gateway:
 
     def call(self, name: str, path: str) -> Response:
         """Invoke a function synchronously and relay its answer."""
-        if name not in self.stack.functions or name not in self.upstreams.urls:
+        if name not in self.stack.functions or not self.upstreams.serves(name):
             return _json(
                 404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
             )
@@ -148,7 +176,7 @@ class Gateway:
 
     def call_async(self, name: str, path: str) -> Response:
         """Queue an invocation, answer 202 at once; POST the result to X-Callback-Url if given."""
-        if name not in self.stack.functions or name not in self.upstreams.urls:
+        if name not in self.stack.functions or not self.upstreams.serves(name):
             return _json(
                 404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
             )
@@ -158,18 +186,26 @@ class Gateway:
         args = (name, request.method, path, request.query_string, headers, request.get_data())
         callback = request.headers.get("X-Callback-Url")
         self.async_pool.submit(self._run_async, args, callback, g.call_id)
-        return Response("", 202, {CALL_ID: g.call_id})
+        return _json(202, {"call_id": g.call_id, "function": name}, {CALL_ID: g.call_id})
 
     def _run_async(self, args: tuple[Any, ...], callback: str | None, call_id: str) -> None:
         try:
+            started = time.perf_counter()
+            # As OpenFaaS' queue worker: the callback carries the function's own headers.
+            answer_headers: dict[str, str] = {}
             try:
                 result = self.upstreams.invoke(*args)
                 status, body = result.status_code, result.content
+                answer_headers = {
+                    k: v for k, v in result.headers.items() if k.lower() not in HOP_BY_HOP
+                }
             except requests.RequestException as exc:
                 status, body = (
                     502,
                     json.dumps({"error": "function_unavailable", "message": str(exc)}).encode(),
                 )
+                answer_headers = {"Content-Type": "application/json"}
+            duration_s = time.perf_counter() - started
             log.info(
                 "async call done", extra={"call_id": call_id, "function": args[0], "status": status}
             )
@@ -178,9 +214,11 @@ class Gateway:
                     callback,
                     data=body,
                     headers={
+                        **answer_headers,
                         CALL_ID: call_id,
                         "X-Function-Status": str(status),
                         "X-Function-Name": args[0],
+                        "X-Duration-Seconds": f"{duration_s:.6f}",
                     },
                     timeout=10,
                 )
@@ -190,8 +228,27 @@ class Gateway:
             self._async_pending.release()
 
 
+def function_name(name: str) -> str | None:
+    """`name` or `name.openfaas-fn` → the function's name; None for any other namespace."""
+    base, dot, namespace = name.partition(".")
+    if dot and namespace != NAMESPACE:
+        return None
+    return base
+
+
+def _no_namespace(name: str) -> Response:
+    return _json(
+        404,
+        {
+            "error": "not_found",
+            "field": "namespace",
+            "message": f"no function {name}: the only namespace is {NAMESPACE}",
+        },
+    )
+
+
 def create_app(gw: Gateway) -> Flask:
-    """The Flask app of the gateway."""
+    """The Flask app of the gateway (the `/system/*` control plane is added by gateway.control)."""
     app = Flask("gateway")
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -217,7 +274,9 @@ def create_app(gw: Gateway) -> Flask:
                 "call_id": g.call_id,
                 "method": request.method,
                 "path": request.path,
-                "function": parts[1] if len(parts) > 1 and parts[0].endswith("function") else None,
+                "function": function_name(parts[1])
+                if len(parts) > 1 and parts[0].endswith("function")
+                else None,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
             },
@@ -227,27 +286,14 @@ def create_app(gw: Gateway) -> Flask:
     @app.route("/function/<name>", defaults={"path": ""}, methods=methods)
     @app.route("/function/<name>/<path:path>", methods=methods)
     def function(name: str, path: str) -> Response:
-        return gw.call(name, path)
+        base = function_name(name)
+        return _no_namespace(name) if base is None else gw.call(base, path)
 
     @app.route("/async-function/<name>", defaults={"path": ""}, methods=["POST"])
     @app.route("/async-function/<name>/<path:path>", methods=["POST"])
     def async_function(name: str, path: str) -> Response:
-        return gw.call_async(name, path)
-
-    @app.get("/system/functions")
-    def list_functions() -> Response:
-        return _json(
-            200, [_function_status(spec, gw.upstreams) for spec in gw.stack.functions.values()]
-        )
-
-    @app.get("/system/function/<name>")
-    def get_function(name: str) -> Response:
-        spec = gw.stack.functions.get(name)
-        if spec is None:
-            return _json(
-                404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
-            )
-        return _json(200, _function_status(spec, gw.upstreams))
+        base = function_name(name)
+        return _no_namespace(name) if base is None else gw.call_async(base, path)
 
     @app.get("/system/info")
     def info() -> Response:
@@ -266,7 +312,8 @@ def create_app(gw: Gateway) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Response:
-        return _json(200, {"status": "ok", "functions": len(gw.upstreams.urls)})
+        served = set(gw.upstreams.urls) | set(gw.upstreams.pools)
+        return _json(200, {"status": "ok", "functions": len(served)})
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:

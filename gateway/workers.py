@@ -1,0 +1,386 @@
+"""The functions the local gateway runs: worker processes per function, their scale and logs.
+
+Each function of stack.yml runs as one or more `gateway.runtime` processes on loopback ports,
+as a provider runs replicas. Calls go to the least busy ready worker (round-robin among
+equals); every line a worker prints is kept in the function's log for `/system/logs`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import requests
+
+from devstack.processes import die_with_parent, free_port
+from gateway.runtime import HEALTH_PATH
+from gateway.stack import FunctionSpec, Stack
+
+log = logging.getLogger("gateway")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCALE_MIN = "com.openfaas.scale.min"
+SCALE_MAX = "com.openfaas.scale.max"
+# OpenFaaS' own default ceiling when a function sets no com.openfaas.scale.max.
+DEFAULT_SCALE_MAX = 20
+_LOG_LINES_KEPT = 5000
+_echo_lock = threading.Lock()
+
+
+def secret_variable(secret: str) -> str:
+    """The environment variable that holds a local secret (`mongo-url` → `MONGO_URL`)."""
+    return secret.upper().replace("-", "_")
+
+
+def local_secrets(environ: dict[str, str] | None = None) -> list[str]:
+    """Names of the secrets the local stack has: those whose variable the gateway was given.
+
+    Locally the credentials reach the gateway as environment variables (`MONGO_URL`,
+    `REDIS_URL`, `SAGA_SIGNING_KEY`, `GATEWAY_PASSWORD`); they play the part of OpenFaaS
+    secrets, named as stack.yml names them.
+    """
+    env = os.environ if environ is None else environ
+    known = {"mongo-url", "redis-url", "saga-signing-key", "gateway-password"}
+    return sorted(name for name in known if env.get(secret_variable(name)))
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a worker printed, in the provider's log message terms."""
+
+    seq: int
+    timestamp: datetime
+    instance: str
+    text: str
+
+
+class FunctionLog:
+    """The recent output of one function's workers, for `/system/logs` (kept in memory)."""
+
+    def __init__(self, maxlen: int = _LOG_LINES_KEPT) -> None:
+        self._lines: deque[LogLine] = deque(maxlen=maxlen)
+        self._changed = threading.Condition()
+        self._seq = 0
+
+    def append(self, instance: str, text: str) -> None:
+        """Keep one line and wake whoever follows the log."""
+        with self._changed:
+            self._seq += 1
+            self._lines.append(LogLine(self._seq, datetime.now(UTC), instance, text))
+            self._changed.notify_all()
+
+    def lines(
+        self, since: datetime | None = None, instance: str = "", tail: int = 0
+    ) -> list[LogLine]:
+        """The kept lines newer than `since`, of one instance if given, the last `tail` if > 0."""
+        with self._changed:
+            found = [
+                line
+                for line in self._lines
+                if (since is None or line.timestamp >= since)
+                and (not instance or line.instance == instance)
+            ]
+        return found[-tail:] if tail > 0 else found
+
+    def after(self, seq: int, timeout_s: float) -> list[LogLine]:
+        """Lines after sequence number `seq`, waiting up to `timeout_s` for the first one."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._seq > seq, timeout_s)
+            return [line for line in self._lines if line.seq > seq]
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the newest line (0 before any)."""
+        with self._changed:
+            return self._seq
+
+
+class Worker:
+    """One `gateway.runtime` process of a function, with its in-flight call count."""
+
+    def __init__(
+        self, name: str, instance: str, handler_dir: Path, env: dict[str, str], log: FunctionLog
+    ) -> None:
+        self.name = name
+        self.instance = instance
+        self.handler_dir = handler_dir
+        self.env = env
+        self.log = log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.ready = False
+        self.in_flight = 0
+
+    def start(self) -> None:
+        """Start the process; its output goes to the function's log and the gateway's stderr."""
+        cmd = [
+            sys.executable, "-m", "gateway.runtime",
+            "--name", self.name, "--handler", str(self.handler_dir), "--port", str(self.port),
+        ]  # fmt: skip
+        self.ready = False
+        # A worker dies with the gateway, even a SIGKILLed one: no orphan keeps its port.
+        self.process = subprocess.Popen(
+            cmd,
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+        assert self.process.stdout is not None
+        threading.Thread(
+            target=self._pump, args=(self.process.stdout,), name=f"log-{self.instance}", daemon=True
+        ).start()
+
+    def _pump(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            self.log.append(self.instance, text)
+            with _echo_lock:
+                sys.stderr.write(text + "\n")
+                sys.stderr.flush()
+
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.process is not None and self.process.poll() is None
+
+    def healthy(self) -> bool:
+        """Whether the worker answers its health check."""
+        try:
+            return requests.get(self.url + HEALTH_PATH, timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self, drain_s: float = 0.0) -> None:
+        """Terminate the process, after its calls in flight finished (waiting up to `drain_s`)."""
+        self.ready = False
+        deadline = time.monotonic() + drain_s
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class FunctionProcess:
+    """One function of stack.yml served by its worker processes, restarted if they die.
+
+    `replicas` workers run (within the function's `com.openfaas.scale.min`/`max` labels);
+    `redeploy` replaces them with workers started with a new environment and annotations.
+    """
+
+    def __init__(self, stack: Stack, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self.handler_dir = stack.handler_dir(spec)
+        self.image = spec.image
+        self.log = FunctionLog()
+        self.created_at = datetime.now(UTC)
+        self.deployed = True
+        self.workers: list[Worker] = []
+        self.replicas = self.scale_min
+        self._lock = threading.RLock()
+        self._instances = itertools.count(1)
+        self._turn = itertools.count()
+
+    @property
+    def name(self) -> str:
+        """The function's name."""
+        return self.spec.name
+
+    @property
+    def scale_min(self) -> int:
+        """The fewest workers this function runs (`com.openfaas.scale.min`, default 1)."""
+        return max(1, _int_label(self.spec.labels, SCALE_MIN, 1))
+
+    @property
+    def scale_max(self) -> int:
+        """The most workers this function runs (`com.openfaas.scale.max`, default 20)."""
+        return max(self.scale_min, _int_label(self.spec.labels, SCALE_MAX, DEFAULT_SCALE_MAX))
+
+    def environment(self) -> dict[str, str]:
+        """The workers' environment: the gateway's, the function's, then its local secrets.
+
+        As on OpenFaaS, where a mounted secret wins over an environment variable, a secret
+        the function declares keeps the gateway's value even if a deploy sends a default URL.
+        """
+        env = {**os.environ, **self.spec.environment}
+        for secret in self.spec.secrets:
+            variable = secret_variable(secret)
+            if os.environ.get(variable):
+                env[variable] = os.environ[variable]
+        env["FUNCTION_NAME"] = self.name
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
+        )
+        return env
+
+    def _new_worker(self) -> Worker:
+        instance = f"{self.name}-{next(self._instances)}"
+        return Worker(self.name, instance, self.handler_dir, self.environment(), self.log)
+
+    def start(self) -> None:
+        """Start `replicas` workers (not waiting for them)."""
+        with self._lock:
+            self.deployed = True
+            while len(self.workers) < self.replicas:
+                worker = self._new_worker()
+                worker.start()
+                self.workers.append(worker)
+
+    def wait_ready(self, workers: list[Worker], timeout_s: float = 60) -> None:
+        """Block until `workers` answer their health check; RuntimeError naming what failed."""
+        deadline = time.monotonic() + timeout_s
+        waiting = list(workers)
+        while waiting and time.monotonic() < deadline:
+            dead = [w for w in waiting if not w.alive()]
+            if dead:
+                tail = " | ".join(line.text for line in self.log.lines(tail=5))
+                raise RuntimeError(f"{self.name} exited while starting: {tail}")
+            for worker in [w for w in waiting if w.healthy()]:
+                worker.ready = True
+                waiting.remove(worker)
+            if waiting:
+                time.sleep(0.1)
+        if waiting:
+            raise RuntimeError(f"{self.name} not healthy within {timeout_s:.0f}s")
+
+    def ready_workers(self) -> list[Worker]:
+        """The workers that take calls now."""
+        with self._lock:
+            return [w for w in self.workers if w.ready and w.alive()]
+
+    def available(self) -> bool:
+        """Whether a call can go anywhere."""
+        return bool(self.ready_workers())
+
+    @contextmanager
+    def lease(self) -> Iterator[str]:
+        """The URL of the least busy ready worker, counted busy until the block ends."""
+        with self._lock:
+            ready = [w for w in self.workers if w.ready and w.alive()]
+            if not ready:
+                raise LookupError(f"{self.name} has no ready worker")
+            turn = next(self._turn)
+            # Least in-flight first; among equals, take turns so idle workers share the load.
+            ordered = ready[turn % len(ready) :] + ready[: turn % len(ready)]
+            worker = min(ordered, key=lambda w: w.in_flight)
+            worker.in_flight += 1
+        try:
+            yield worker.url
+        finally:
+            with self._lock:
+                worker.in_flight -= 1
+
+    def scale(self, replicas: int) -> int:
+        """Run `replicas` workers, clamped to the scale labels; returns the number chosen."""
+        with self._lock:
+            self.replicas = min(max(replicas, self.scale_min), self.scale_max)
+            surplus = self.workers[self.replicas :]
+            self.workers = self.workers[: self.replicas]
+        for worker in surplus:
+            worker.stop(drain_s=10)
+        if self.deployed:
+            self.start()
+        return self.replicas
+
+    def redeploy(self, spec: FunctionSpec, image: str, timeout_s: float = 60) -> None:
+        """Start workers with `spec`'s environment and annotations, then retire the old ones.
+
+        The old workers keep serving until the new ones are healthy; if the new ones fail,
+        the old ones stay and RuntimeError says why.
+        """
+        with self._lock:
+            previous_spec = self.spec
+            self.spec = spec
+            replicas = min(max(self.replicas, self.scale_min), self.scale_max)
+            fresh = [self._new_worker() for _ in range(replicas)]
+        for worker in fresh:
+            worker.start()
+        try:
+            self.wait_ready(fresh, timeout_s)
+        except RuntimeError:
+            for worker in fresh:
+                worker.stop()
+            with self._lock:
+                self.spec = previous_spec
+            raise
+        with self._lock:
+            old, self.workers = self.workers, fresh
+            self.replicas = replicas
+            self.image = image or self.image
+            self.created_at = datetime.now(UTC)
+            self.deployed = True
+        for worker in old:
+            worker.stop(drain_s=10)
+        log.info("function redeployed", extra={"function": self.name, "replicas": replicas})
+
+    def remove(self) -> None:
+        """Stop every worker; the function is gone until deployed again."""
+        with self._lock:
+            self.deployed = False
+            old, self.workers = self.workers, []
+        for worker in old:
+            worker.stop(drain_s=10)
+
+    def supervise_once(self) -> None:
+        """Restart dead workers and admit started ones once they answer their health check."""
+        with self._lock:
+            if not self.deployed:
+                return
+            workers = list(self.workers)
+        for worker in workers:
+            if not worker.alive():
+                log.warning(
+                    "function exited; restarting",
+                    extra={"function": self.name, "instance": worker.instance},
+                )
+                worker.start()
+            elif not worker.ready and worker.healthy():
+                worker.ready = True
+
+    def stop(self) -> None:
+        """Stop every worker at shutdown."""
+        with self._lock:
+            workers = list(self.workers)
+        for worker in workers:
+            worker.stop()
+
+
+def _int_label(labels: dict[str, str], key: str, default: int) -> int:
+    try:
+        return int(labels.get(key, default))
+    except ValueError:
+        return default
+
+
+def wait_until_healthy(functions: list[FunctionProcess], timeout_s: float = 60) -> None:
+    """Block until every function's workers answer, or fail naming the ones that did not."""
+    for function in functions:
+        try:
+            function.wait_ready(function.workers, timeout_s)
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from exc
+
+
+def supervise(functions: list[FunctionProcess], stop: threading.Event) -> None:
+    """Restart any worker that dies, as a FaaS provider would."""
+    while not stop.wait(1.0):
+        for function in functions:
+            function.supervise_once()
