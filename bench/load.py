@@ -48,13 +48,13 @@ class LoadResult:
 
     @property
     def accepted(self) -> list[Placement]:
-        """Placements answered 202 with an order id."""
-        return [p for p in self.placements if p.status == 202 and p.order_id]
+        """Placements answered 201 with an order id."""
+        return [p for p in self.placements if p.status == 201 and p.order_id]
 
     @property
     def failed(self) -> list[Placement]:
         """Placements that did not create an order."""
-        return [p for p in self.placements if not (p.status == 202 and p.order_id)]
+        return [p for p in self.placements if not (p.status == 201 and p.order_id)]
 
 
 def pooled_session(connections: int) -> requests.Session:
@@ -101,7 +101,7 @@ class OrderPlacer:
         elapsed = (time.monotonic() - sent) * 1000
         order_id = None
         error = ""
-        if response.status_code == 202:
+        if response.status_code == 201:
             order_id = response.json().get("order_id")
         else:
             error = response.text[:200]

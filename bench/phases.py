@@ -78,7 +78,7 @@ class PhaseResult:
 
     @property
     def accepted(self) -> int:
-        """Orders the gateway accepted (202)."""
+        """Orders the gateway accepted (201)."""
         return len(self.load.accepted)
 
     @property
@@ -168,7 +168,7 @@ class Harness:
         seen_before = len(self.watcher.seen(DISPATCHED))
 
         def on_placed(placement: Placement) -> None:
-            placed["ok" if placement.status == 202 else "failed"] += 1
+            placed["ok" if placement.status == 201 else "failed"] += 1
 
         def line() -> str:
             seen = len(self.watcher.seen(DISPATCHED)) - seen_before

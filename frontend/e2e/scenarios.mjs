@@ -77,7 +77,7 @@ export async function order_dispatched(page, base) {
   const clickedAt = Date.now();
   await page.getByRole("button", { name: /Place order · €19\.00/ }).dblclick();
   const answer = await placed;
-  assert.equal(answer.status(), 202);
+  assert.equal(answer.status(), 201);
   const key = answer.request().headers()["idempotency-key"];
   assert.ok(key, "the checkout sends an Idempotency-Key");
   await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);

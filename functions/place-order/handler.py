@@ -26,7 +26,7 @@ def _post(event: Event, context: Context) -> Response:
     )
     body = placement.order.to_public()
     return json_response(
-        202 if placement.created else 200,
+        201 if placement.created else 200,
         body,
         {"Location": f"/function/order-status/{placement.order.order_id}"},
     )

@@ -94,7 +94,7 @@ class SagaStack:
             "items": items,
         }
         response = requests.post(f"{self.gateway.url}/function/place-order", json=body, timeout=30)
-        assert response.status_code == 202, response.text
+        assert response.status_code == 201, response.text
         order_id = response.json()["order_id"]
         return self.events_of(order_id, EventType.ORDER_PLACED)[0]
 

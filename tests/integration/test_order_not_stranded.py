@@ -28,7 +28,7 @@ def test_order_placed_during_a_redis_outage_is_announced_by_reconcile(
     finally:
         outage.process.terminate()
         outage.process.wait(timeout=20)
-    assert response.status_code == 202
+    assert response.status_code == 201
     order = response.json()
     stream = redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True)
     assert stream.xlen(stack_env["STREAM_NAME"]) == 0

@@ -142,7 +142,7 @@ def test_retried_checkout_through_the_proxy_returns_the_first_order(shop: str) -
     headers = {"Idempotency-Key": "ui-retry-1"}
     first = requests.post(f"{shop}/function/place-order", json=body, headers=headers, timeout=10)
     again = requests.post(f"{shop}/function/place-order", json=body, headers=headers, timeout=10)
-    assert (first.status_code, again.status_code) == (202, 200)
+    assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["order_id"] == first.json()["order_id"]
 
 

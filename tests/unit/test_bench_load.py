@@ -25,7 +25,7 @@ class CountingPlacer(OrderPlacer):
             self.calls += 1
             n = self.calls
         time.sleep(self.answer_after_s)  # stands in for the gateway's answer time
-        return Placement(time.monotonic(), self.answer_after_s * 1000, 202, f"order-{n}")
+        return Placement(time.monotonic(), self.answer_after_s * 1000, 201, f"order-{n}")
 
 
 def test_closed_loop_places_exactly_the_orders_asked_for() -> None:

@@ -46,7 +46,7 @@ def with_(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.usefixtures("fakes")
 def test_valid_order_is_stored_pending_and_announced(fake_redis: fakeredis.FakeRedis) -> None:
     status, body = call(post_json(GOOD))
-    assert status == 202
+    assert status == 201
     assert body["status"] == "PENDING"
     assert body["total_cents"] == 2 * 950 + 350
     assert [h["status"] for h in body["history"]] == ["PENDING"]
@@ -69,7 +69,7 @@ def test_same_idempotency_key_returns_the_first_order_and_creates_nothing(
     first_status, first = call(post_json(GOOD, {"Idempotency-Key": "checkout-1"}))
     other_body = with_("items.0.quantity", 5)
     second_status, second = call(post_json(other_body, {"Idempotency-Key": "checkout-1"}))
-    assert (first_status, second_status) == (202, 200)
+    assert (first_status, second_status) == (201, 200)
     assert second["order_id"] == first["order_id"]
     assert second["items"][0]["quantity"] == 2
     assert get_database().orders.count_documents({}) == 1
@@ -198,7 +198,7 @@ def test_order_is_kept_when_redis_is_down_and_reconcile_announces_it(
         unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.5)
         outage.setattr(redis_stream, "_client", lambda url: unreachable)
         status, body = call(post_json(GOOD))
-    assert status == 202
+    assert status == 201
     order = OrderRepository(get_database()).get(body["order_id"])
     assert order is not None and order.status == "PENDING"
     assert fake_redis.xlen("orders.events") == 0

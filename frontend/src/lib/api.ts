@@ -65,14 +65,14 @@ export const fetchOpsSummary = async () => (await requestJson("/function/ops-sum
 
 export const fetchDeadLetters = async () => (await requestJson("/function/dead-letters", deadLettersSchema)).data;
 
-/** Place an order; the same `idempotencyKey` on a retry returns the first order (200, not 202). */
+/** Place an order; the same `idempotencyKey` on a retry returns the first order (200, not 201). */
 export async function placeOrder(form: OrderForm, idempotencyKey: string) {
   const { status, data } = await requestJson("/function/place-order", orderSchema, {
     method: "POST",
     headers: { "Content-Type": "application/json", "Idempotency-Key": idempotencyKey },
     body: JSON.stringify(form),
   });
-  return { created: status === 202, order: data };
+  return { created: status === 201, order: data };
 }
 
 /** Replay a dead letter; needs the gateway's admin password (HTTP Basic, user `admin`). */

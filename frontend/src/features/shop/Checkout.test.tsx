@@ -58,7 +58,7 @@ describe("checkout", () => {
 
   it("places the order with an Idempotency-Key and hands the order on", async () => {
     const placed = order();
-    const fetch = mockFetch(() => json(202, placed));
+    const fetch = mockFetch(() => json(201, placed));
     const onPlaced = vi.fn();
     const user = userEvent.setup();
     renderWithQuery(<Harness menu={[menuItem()]} skus={["PIZ-MARG", "PIZ-MARG"]} onPlaced={onPlaced} />);
