@@ -10,6 +10,7 @@ import subprocess
 from typing import Any
 
 import helm_python
+import jsonschema
 import kubernetes_validate
 import pytest
 
@@ -178,10 +179,30 @@ def test_function_namespace_gets_one_openfaas_secret_per_function_secret() -> No
 @pytest.mark.parametrize("variant", ["default", "knative"])
 def test_every_container_runs_as_non_root_with_resource_limits(variant: str) -> None:
     for workload, spec in _pod_specs(render(VARIANTS[variant])).items():
-        assert spec["securityContext"]["runAsNonRoot"] is True, workload
+        pod_level = spec.get("securityContext", {}).get("runAsNonRoot")
         for container in spec["containers"] + spec.get("initContainers", []):
+            # A container's own setting wins over the pod's (Knative allows only the former).
+            assert container["securityContext"].get("runAsNonRoot", pod_level) is True, workload
             assert container["resources"]["limits"]["memory"], workload
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, workload
+
+
+def test_knative_services_keep_security_settings_on_the_container_only() -> None:
+    services = [
+        d for d in render({"platform": "knative"}) if d["apiVersion"] == "serving.knative.dev/v1"
+    ]
+    assert services
+    for service in services:
+        pod = service["spec"]["template"]["spec"]
+        assert "securityContext" not in pod, service["metadata"]["name"]
+        container = pod["containers"][0]["securityContext"]
+        assert container["runAsUser"] == 10001
+        assert container["seccompProfile"] == {"type": "RuntimeDefault"}
+    # What Knative's webhook refuses, our schema refuses too.
+    refused = copy.deepcopy(services[0])
+    refused["spec"]["template"]["spec"]["securityContext"] = {"fsGroup": 10001}
+    with pytest.raises(jsonschema.ValidationError):
+        validate(refused)
 
 
 def test_long_running_containers_have_readiness_and_liveness_probes() -> None:

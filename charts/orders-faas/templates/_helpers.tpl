@@ -72,13 +72,25 @@ capabilities:
   drop: ["ALL"]
 {{- end -}}
 
+{{/* Knative allows only container-level fields: the pod-level user, group and seccomp move
+here; fsGroup has no container equivalent, so secret files are made world-readable (0444)
+instead of group-readable, in a pod that runs this one container only. */}}
+{{- define "orders.knativeContainerSecurityContext" -}}
+{{ include "orders.containerSecurityContext" . }}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
 {{/* Secret files at /var/openfaas/secrets/<name>, where ordersaga's settings read them. */}}
 {{- define "orders.secretsVolume" -}}
 {{- $root := index . 0 -}}
 - name: openfaas-secrets
   secret:
     secretName: {{ include "orders.secretName" $root }}
-    defaultMode: 0440
+    defaultMode: {{ if gt (len .) 2 }}{{ index . 2 }}{{ else }}0440{{ end }}
     items:
       {{- range (index . 1) }}
       - key: {{ . }}
@@ -139,6 +151,8 @@ environment:
   DEAD_LETTER_STREAM: {{ $root.Values.config.deadLetterStream | quote }}
   CONNECTOR_GROUP: {{ $root.Values.config.connectorGroup | quote }}
   LOG_LEVEL: {{ $root.Values.config.logLevel | quote }}
+  {{- /* Under the watchdog the handler folder is function/: the name comes from here. */}}
+  FUNCTION_NAME: {{ $name | quote }}
   {{- range $k, $v := $spec.environment }}
   {{ $k }}: {{ $v | quote }}
   {{- end }}
