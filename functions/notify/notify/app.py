@@ -153,6 +153,8 @@ def create_app(settings: NotifySettings) -> Starlette:
 
     routes = [
         Route("/healthz", healthz),
+        # OpenFaaS CE probes every function on /_/health and ignores the health-path annotation.
+        Route("/_/health", healthz),
         WebSocketRoute("/ws/orders", order_socket),
         WebSocketRoute("/ws/orders/{order_id}", order_socket),
         WebSocketRoute("/{path:path}", unknown_socket),
