@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -11,6 +12,9 @@ from pydantic import ValidationError
 from ordersaga.domain.events import FunctionResult, SagaEvent
 from ordersaga.entrypoints.signing import sign
 from ordersaga.services.dead_letters import excerpt
+
+# Who calls, as OpenFaaS connectors say it (connector-sdk sends X-Topic and X-Connector too).
+CONNECTOR_NAME = "orders-faas-connector"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,15 @@ def parse_answer(status_code: int, text: str, duration_ms: float) -> Outcome:
     return Outcome(ok=True, events=result.events, status_code=status_code, duration_ms=duration_ms)
 
 
+def event_type(body: bytes) -> str:
+    """The event's type (the topic it was routed on), or "" if the body has none."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    return str(data.get("type", "")) if isinstance(data, dict) else ""
+
+
 class FunctionClient:
     """Invokes functions through the gateway over a pooled HTTP session."""
 
@@ -69,7 +82,12 @@ class FunctionClient:
 
     def invoke(self, function: str, body: bytes) -> Outcome:
         """POST the event body to `/function/<name>`, signed; never raises for HTTP problems."""
-        headers = {"Content-Type": "application/json", **sign(body, self.signing_key)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Connector": CONNECTOR_NAME,
+            "X-Topic": event_type(body),
+            **sign(body, self.signing_key),
+        }
         started = time.perf_counter()
         try:
             response = self.session.post(
