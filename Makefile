@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit integration e2e frontend frontend-check clean-data bench
+.PHONY: up test lint typecheck unit integration e2e frontend frontend-check clean-data bench bench-growth
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ $(BENCH_STAMP): $(STAMP)
 # End-to-end benchmark on a fresh local stack (BENCH_QUICK=1: a smoke run under two minutes).
 bench: $(BENCH_STAMP) redis-server
 	$(PY) -m bench
+
+# Cost against history: every call at 0, a tenth and all of BENCH_HISTORY orders (long; 1M
+# unless BENCH_QUICK=1 or BENCH_HISTORY says otherwise). Needs the UI built, for /ops.
+bench-growth: $(BENCH_STAMP) redis-server frontend
+	BENCH_MODE=growth $(PY) -m bench
 
 # The web UI: `npm ci` when the lock file changed, `npm run build` when any source is newer
 # than the built index.html (python -m webui serves frontend/dist).

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from pymongo.database import Database
 
-from bench import ceilings, prepare
+from bench import ceilings, growth, prepare
 from bench.config import BenchConfig
 from bench.costs import CostMeter
 from bench.load import OrderPlacer
@@ -215,6 +215,89 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
         placer.close()
 
 
+def run_growth(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
+    """Growth mode: the same calls at each size of history, and their growth factors."""
+    if not endpoints.ui_url:
+        raise SystemExit("growth mode needs the web UI (python -m webui) for the /ops page")
+    settings = Settings(
+        mongo_url=endpoints.mongo_url,
+        mongo_db=endpoints.mongo_db,
+        redis_url=endpoints.redis_url,
+        stream_name=endpoints.stream_name,
+    )
+    db = get_database(settings)
+    client = redis.Redis.from_url(endpoints.redis_url, decode_responses=True)
+    steps = growth.sizes(config.history)
+    units = (
+        len(steps) * 2 * (config.call_samples + config.saga_orders + 10) + 8 * config.saga_orders
+    )
+    menu = prepare.refill_generously(db, units)
+    placer = OrderPlacer(endpoints.gateway_url, [m.sku for m in menu], config.lines, 16)
+    watcher = _watcher(endpoints)
+    watcher.start()
+    meter = CostMeter(endpoints.roots)
+    meter.start()
+    try:
+        if not _saga_runs(placer, watcher, client, endpoints.stream_name):
+            raise SystemExit("growth mode needs the saga running (connector and steps)")
+        harness = Harness(
+            placer, watcher, db, client, endpoints.stream_name, meter, True, config.settle_s
+        )
+        run = growth.GrowthRun(
+            endpoints=endpoints,
+            db=db,
+            harness=harness,
+            placer=placer,
+            gateway=growth.Gateway(endpoints.gateway_url, endpoints.admin_password),
+            skus=[m.sku for m in menu],
+            catch_up=_kitchen(db, settings, client),
+            call_samples=config.call_samples,
+            saga_orders=config.saga_orders,
+            saga_rate=config.saga_rate,
+            page_loads=config.page_loads,
+        )
+        grow: dict[str, Any] = {}
+        by_size: dict[str, Any] = {}
+        for size in steps:
+            grow[str(size)] = run.grow_to(size)
+            by_size[str(size)] = run.measure(size)
+        result: dict[str, Any] = {
+            "sizes": steps,
+            "grow": grow,
+            "by_size": by_size,
+            "factors": growth.factors(by_size),
+            "ops_tab": run.ops_tab_cost(),
+        }
+        result["headline"] = growth.headline(result)
+        return result
+    finally:
+        meter.stop()
+        watcher.stop()
+        placer.close()
+
+
+def write_growth_report(data: dict[str, Any], config: BenchConfig) -> Path:
+    """Markdown + JSON of a growth run under bench/results/; the Markdown's path."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    data.update({"started_at": stamp, "cores": os.cpu_count(), "quick": config.quick})
+    (RESULTS / f"growth-{stamp}.json").write_text(json.dumps(data, indent=2, default=str))
+    lines = [
+        f"# Orders FaaS benchmark, growth mode — {stamp}",
+        "",
+        f"{data['cores']} cores; {'quick' if config.quick else 'full'} run.",
+        "",
+        "```json",
+        json.dumps(data["headline"]),
+        "```",
+        "",
+        *growth.markdown(data),
+    ]
+    path = RESULTS / f"growth-{stamp}.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
 def write_report(data: dict[str, Any], config: BenchConfig) -> Path:
     """Markdown + PNG + JSON under bench/results/; the Markdown's path."""
     RESULTS.mkdir(exist_ok=True)
@@ -251,12 +334,15 @@ def main() -> None:
             raise
     say(f"• gateway {endpoints.gateway_url}, notify {endpoints.notify_url or 'not running'}")
     try:
-        data = run(config, endpoints)
+        data = run_growth(config, endpoints) if config.mode == "growth" else run(config, endpoints)
     finally:
         if stack is not None:
             say("• stopping the local stack")
             stack.stop()
-    report = write_report(data, config)
+    if config.mode == "growth":
+        report = write_growth_report(data, config)
+    else:
+        report = write_report(data, config)
     say(f"• report: {report}")
     print(json.dumps(data["headline"]), flush=True)
 

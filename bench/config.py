@@ -23,6 +23,12 @@ class BenchConfig:
     phase_deadline_s: float  # bound on one load phase
     settle_s: float  # longest wait for the last sagas of a phase
     profile: bool  # py-spy the hot processes during the throughput phase
+    mode: str = "saga"  # "saga" (throughput, latency, ceilings) or "growth" (cost vs history)
+    history: int = 100_000  # growth mode: orders of history at the largest size
+    call_samples: int = 15  # growth mode: calls per function at each size
+    saga_orders: int = 30  # growth mode: orders for place → dispatched at each size
+    saga_rate: float = 2.0  # growth mode: their offered rate, orders/s
+    page_loads: int = 3  # growth mode: /ops page loads at each size
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> BenchConfig:
@@ -48,6 +54,12 @@ class BenchConfig:
             phase_deadline_s=num("BENCH_PHASE_DEADLINE_S", 40, 240),
             settle_s=num("BENCH_SETTLE_S", 30, 90),
             profile=env.get("BENCH_PROFILE", "") not in ("", "0", "false", "no"),
+            mode=env.get("BENCH_MODE") or "saga",
+            history=int(num("BENCH_HISTORY", 100_000, 1_000_000)),
+            call_samples=int(num("BENCH_CALL_SAMPLES", 15, 25)),
+            saga_orders=int(num("BENCH_SAGA_ORDERS", 30, 60)),
+            saga_rate=num("BENCH_SAGA_RATE", 2, 2),
+            page_loads=int(num("BENCH_PAGE_LOADS", 3, 5)),
         )
 
     def offered_rate(self, saturation_per_s: float) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
@@ -28,7 +29,7 @@ from ordersaga.domain.models import (
 )
 from ordersaga.services.simulation import Timing, progress_deliveries, settle_delivered_stock
 
-HISTORY_BATCH = 500
+HISTORY_BATCH = 2000
 CATCH_UP_ROUNDS = 50
 
 
@@ -39,13 +40,18 @@ def refill_generously(db: Database[Document], units: int) -> list[MenuItem]:
     return MenuRepository(db).list_all()
 
 
-def historic_order(menu: list[MenuItem], rng: random.Random, at: datetime) -> Order:
-    """A delivered order from the past, as the saga would have left it."""
+def historic_order(
+    menu: list[MenuItem], rng: random.Random, at: datetime, cancelled: bool = False
+) -> Order:
+    """A finished order from the past, as the saga would have left it: delivered, or cancelled
+    for want of a courier (its stock given back)."""
     items = rng.sample(menu, k=min(2, len(menu)))
     lines = [
         OrderLine(sku=i.sku, name=i.name, quantity=1, unit_price_cents=i.price_cents) for i in items
     ]
     statuses = list(OrderStatus)[:6]  # PENDING … DELIVERED
+    if cancelled:
+        statuses = [OrderStatus.PENDING, OrderStatus.STOCK_RESERVED, OrderStatus.CANCELLED]
     history = [
         HistoryEntry(status=s, at=at + timedelta(seconds=n), event_id=uuid.uuid4().hex)
         for n, s in enumerate(statuses)
@@ -55,17 +61,29 @@ def historic_order(menu: list[MenuItem], rng: random.Random, at: datetime) -> Or
         customer=Customer(name="Bench History", address="1 Loopback Lane"),
         lines=lines,
         total_cents=sum(line.unit_price_cents for line in lines),
-        status=OrderStatus.DELIVERED,
+        status=statuses[-1],
         history=history,
+        cancel_reason="no courier available" if cancelled else None,
         placed_event_id=history[0].event_id,
         created_at=at,
         updated_at=history[-1].at,
+        final_at=history[-1].at,
     )
 
 
-def add_history(db: Database[Document], count: int, seed: int = 11) -> int:
-    """Insert `count` delivered orders dated 2–30 days ago; returns how many were inserted."""
+def add_history(
+    db: Database[Document],
+    count: int,
+    seed: int = 11,
+    cancelled_share: float = 0.0,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Insert `count` finished orders dated 2–30 days ago, in bulk through the repository (a
+    share of them cancelled); returns how many were inserted. `progress` hears the running
+    total after each batch. The final counts must be rebuilt afterwards (`OrderCounts.rebuild`),
+    as after any import of history."""
     menu = MenuRepository(db).list_all()
+    orders = OrderRepository(db)
     rng = random.Random(seed)
     now = datetime.now(UTC)
     units: dict[str, int] = {}
@@ -74,14 +92,14 @@ def add_history(db: Database[Document], count: int, seed: int = 11) -> int:
         batch = []
         for _ in range(min(HISTORY_BATCH, count - inserted)):
             at = now - timedelta(days=2, seconds=rng.randrange(28 * 24 * 3600))
-            order = historic_order(menu, rng, at)
-            for line in order.lines:
-                units[line.sku] = units.get(line.sku, 0) + line.quantity
-            doc = order.model_dump(by_alias=True, mode="python")
-            doc.pop("idempotency_key", None)
-            batch.append(doc)
-        db.orders.insert_many(batch, ordered=False)
-        inserted += len(batch)
+            order = historic_order(menu, rng, at, cancelled=rng.random() < cancelled_share)
+            if order.status is OrderStatus.DELIVERED:
+                for line in order.lines:
+                    units[line.sku] = units.get(line.sku, 0) + line.quantity
+            batch.append(order)
+        inserted += orders.insert_many(batch)
+        if progress:
+            progress(inserted)
     for sku, quantity in units.items():
         db.menu.update_one({"_id": sku}, {"$inc": {"refilled": quantity, "delivered": quantity}})
     return inserted

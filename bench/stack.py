@@ -43,6 +43,8 @@ class Endpoints:
     mongo_db: str = "orders"
     stream_name: str = "orders.events"
     notify_token: str = ""
+    ui_url: str | None = None  # the web UI (webui), for the operations view in a browser
+    admin_password: str = ""  # the gateway's, for operator calls
     roots: dict[str, list[int]] = field(default_factory=dict)  # component → root pids
 
     def notify_ws(self, path: str) -> str | None:
@@ -132,6 +134,8 @@ def endpoints_from_env() -> Endpoints | None:
         mongo_db=os.getenv("MONGO_DB", "orders"),
         stream_name=os.getenv("STREAM_NAME", "orders.events"),
         notify_token=os.getenv("BENCH_NOTIFY_TOKEN") or os.getenv("NOTIFY_TOKEN") or "",
+        ui_url=(os.getenv("BENCH_UI_URL") or "").rstrip("/") or None,
+        admin_password=os.getenv("GATEWAY_PASSWORD", ""),
     )
     endpoints.roots = roots_by_port(endpoints)
     return endpoints
@@ -181,6 +185,7 @@ class LocalStack:
     def _endpoints(self) -> Endpoints:
         assert self.proc is not None
         notify_url = f"http://127.0.0.1:{self.ports['NOTIFY_PORT']}"
+        ui_url = f"http://127.0.0.1:{self.ports['FRONTEND_PORT']}"
         endpoints = Endpoints(
             gateway_url=f"http://127.0.0.1:{self.ports['GATEWAY_PORT']}",
             notify_url=notify_url if _healthy(notify_url + "/healthz") else None,
@@ -188,6 +193,8 @@ class LocalStack:
             mongo_url=self._printed("mongodb", "mongodb://")
             or f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}/?directConnection=true",
             notify_token=self.token,
+            ui_url=ui_url if _healthy(ui_url + "/healthz") else None,
+            admin_password=(self.data_dir / "gateway-password").read_text().strip(),
         )
         endpoints.roots = component_roots(psutil.Process(self.proc.pid))
         return endpoints

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from pymongo import ASCENDING, MongoClient, ReturnDocument
+from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
@@ -119,6 +119,14 @@ class MenuRepository:
         return {item.sku: item for item in (MenuItem.model_validate(doc) for doc in docs)}
 
 
+def _stored_order(order: Order) -> Document:
+    doc = order.model_dump(by_alias=True, mode="python")
+    for sparse in ("idempotency_key", "final_at"):  # absent, not null, in sparse indexes
+        if doc.get(sparse) is None:
+            doc.pop(sparse, None)
+    return doc
+
+
 class OrderRepository:
     """Order documents (`_id` = order id), each with its status history."""
 
@@ -127,10 +135,7 @@ class OrderRepository:
 
     def insert(self, order: Order) -> Order:
         """Store a new order; if its idempotency key was used before, return the first order."""
-        doc = order.model_dump(by_alias=True, mode="python")
-        for sparse in ("idempotency_key", "final_at"):  # absent, not null, in sparse indexes
-            if doc.get(sparse) is None:
-                doc.pop(sparse, None)
+        doc = _stored_order(order)
         try:
             self.collection.insert_one(doc)
         except DuplicateKeyError:
@@ -139,6 +144,14 @@ class OrderRepository:
                 raise
             return existing
         return order
+
+    def insert_many(self, orders: Iterable[Order]) -> int:
+        """Store many orders in one round trip (history imported or restored, benchmarks);
+        none may carry an idempotency key already used. Returns how many were stored."""
+        docs = [_stored_order(order) for order in orders]
+        if not docs:
+            return 0
+        return len(self.collection.insert_many(docs, ordered=False).inserted_ids)
 
     def get(self, order_id: str) -> Order | None:
         """The order with this id, or None."""
@@ -162,13 +175,6 @@ class OrderRepository:
             .limit(limit)
         )
         return [Order.model_validate(doc) for doc in docs]
-
-    def update_where(self, guard: Document, update: Document) -> Order | None:
-        """Apply `update` only if the order matches `guard`; the new order, or None if not."""
-        doc = self.collection.find_one_and_update(
-            guard, update, return_document=ReturnDocument.AFTER
-        )
-        return Order.model_validate(doc) if doc else None
 
     def advance(
         self,

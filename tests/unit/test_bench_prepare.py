@@ -8,11 +8,12 @@ import fakeredis
 import mongomock
 
 from bench.prepare import add_history, deliver_in_flight, refill_generously
-from ordersaga.adapters.mongo import MenuRepository, OrderRepository
+from ordersaga.adapters.mongo import MenuRepository, OrderRepository, ensure_indexes
+from ordersaga.adapters.order_counts import OrderCounts
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.demo_data import demo_menu
-from ordersaga.domain.models import OrderStatus
+from ordersaga.domain.models import OrderStatus, utcnow
 
 
 def _db() -> Any:
@@ -72,3 +73,21 @@ def test_kitchen_catch_up_delivers_dispatched_orders_and_moves_their_stock() -> 
     assert all(_conserved(doc) for doc in db.menu.find())
     types = [fields["type"] for _, fields in stream.client.xrange("orders.events")]
     assert types.count("order.completed") == 2
+
+
+def test_history_with_cancelled_orders_books_only_delivered_units_and_counts_after_rebuild() -> (
+    None
+):
+    db = _db()
+    ensure_indexes(db)
+    seen: list[int] = []
+    assert add_history(db, 2500, cancelled_share=0.2, progress=seen.append) == 2500
+    assert seen[-1] == 2500 and len(seen) == 2  # progress after each batch
+    assert all(_conserved(doc) for doc in db.menu.find())
+    delivered_lines = sum(len(d["lines"]) for d in db.orders.find({"status": "DELIVERED"}))
+    assert sum(doc.get("delivered", 0) for doc in db.menu.find()) == delivered_lines
+    counts = OrderCounts(db)
+    counts.rebuild(utcnow())
+    final = counts.current(utcnow()).counts
+    assert final["CANCELLED"] == db.orders.count_documents({"status": "CANCELLED"}) > 0
+    assert final["DELIVERED"] == db.orders.count_documents({"status": "DELIVERED"}) > 0
