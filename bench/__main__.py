@@ -258,6 +258,10 @@ def run_growth(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
         )
         grow: dict[str, Any] = {}
         by_size: dict[str, Any] = {}
+        # Not counted: warms every process, and leaves the summary's time windows (the last
+        # minutes' orders) holding what later rounds will find there, so sizes compare fairly.
+        say("• warm-up round on the empty store (not counted)")
+        run.measure(0)
         for size in steps:
             grow[str(size)] = run.grow_to(size)
             by_size[str(size)] = run.measure(size)

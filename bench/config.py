@@ -25,7 +25,7 @@ class BenchConfig:
     profile: bool  # py-spy the hot processes during the throughput phase
     mode: str = "saga"  # "saga" (throughput, latency, ceilings) or "growth" (cost vs history)
     history: int = 100_000  # growth mode: orders of history at the largest size
-    call_samples: int = 15  # growth mode: calls per function at each size
+    call_samples: int = 25  # growth mode: calls per function at each size
     saga_orders: int = 30  # growth mode: orders for place → dispatched at each size
     saga_rate: float = 2.0  # growth mode: their offered rate, orders/s
     page_loads: int = 3  # growth mode: /ops page loads at each size
@@ -56,7 +56,7 @@ class BenchConfig:
             profile=env.get("BENCH_PROFILE", "") not in ("", "0", "false", "no"),
             mode=env.get("BENCH_MODE") or "saga",
             history=int(num("BENCH_HISTORY", 100_000, 1_000_000)),
-            call_samples=int(num("BENCH_CALL_SAMPLES", 15, 25)),
+            call_samples=int(num("BENCH_CALL_SAMPLES", 25, 40)),
             saga_orders=int(num("BENCH_SAGA_ORDERS", 30, 60)),
             saga_rate=num("BENCH_SAGA_RATE", 2, 2),
             page_loads=int(num("BENCH_PAGE_LOADS", 3, 5)),
