@@ -186,10 +186,11 @@ class LocalStack:
         assert self.proc is not None
         notify_url = f"http://127.0.0.1:{self.ports['NOTIFY_PORT']}"
         ui_url = f"http://127.0.0.1:{self.ports['FRONTEND_PORT']}"
+        password = self._secret("redis-password")
         endpoints = Endpoints(
             gateway_url=f"http://127.0.0.1:{self.ports['GATEWAY_PORT']}",
             notify_url=notify_url if _healthy(notify_url + "/healthz") else None,
-            redis_url=f"redis://127.0.0.1:{self.ports['REDIS_PORT']}/0",
+            redis_url=f"redis://:{password}@127.0.0.1:{self.ports['REDIS_PORT']}/0",
             mongo_url=self._printed("mongodb", "mongodb://")
             or f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}/?directConnection=true",
             notify_token=self.token,
@@ -198,6 +199,10 @@ class LocalStack:
         )
         endpoints.roots = component_roots(psutil.Process(self.proc.pid))
         return endpoints
+
+    def _secret(self, name: str) -> str:
+        """A secret `make up` keeps in data/secrets/ (devstack/secrets.py)."""
+        return (self.data_dir / "secrets" / name).read_text().strip()
 
     def _printed(self, label: str, scheme: str) -> str | None:
         """A URL from `make up`'s summary (`  mongodb   mongodb://…`), so the benchmark's own

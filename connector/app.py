@@ -18,6 +18,7 @@ from connector.lanes import LaneDispatcher
 from connector.ledger import Delivery, Ledger
 from connector.processing import EntryProcessor, Invoker, RetryPolicy
 from connector.routing import Router
+from ordersaga.adapters.secrets import secret_problem
 from ordersaga.adapters.settings import Settings
 
 log = logging.getLogger("connector")
@@ -33,8 +34,10 @@ def check_settings(settings: Settings) -> list[str]:
             "CONNECTOR_HTTP_TIMEOUT_S must be shorter than CONNECTOR_MIN_IDLE_MS, or a slow "
             "step is reclaimed by another replica while it still runs"
         )
-    if not settings.gateway_password:
-        problems.append("GATEWAY_PASSWORD is needed to list the functions (/system/functions)")
+    for field in ("saga_signing_key", "gateway_password"):
+        problem = secret_problem(field, getattr(settings, field))
+        if problem:
+            problems.append(problem)
     return problems
 
 

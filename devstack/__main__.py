@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import secrets
 import signal
 import sys
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from devstack.processes import (
     spawn_redis,
     spawn_secantus,
 )
+from devstack.secrets import load_secrets, printable_url, private_data_dir
 from devstack.supervisor import Child, Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +47,8 @@ class Service:
     replicas_env: str | None = None  # env var choosing how many copies run (default 1)
 
 
-# Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL and
-# GATEWAY_PASSWORD, plus its port in `port_env`.
+# Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL, the
+# secrets (devstack/secrets.py), plus its port in `port_env`.
 SERVICES: list[Service] = [
     # Stopped with SIGTERM: it stops reading, finishes the calls in flight, acks nothing unfinished.
     Service("connector", ["-m", "connector"], replicas_env="CONNECTOR_REPLICAS"),
@@ -75,17 +75,6 @@ def _port(env_name: str, default: int) -> int:
         print(f"  port {wanted} is taken{by}; using {other} (set {env_name} to choose)")
         return other
     return wanted
-
-
-def _gateway_password(data_dir: Path) -> str:
-    """GATEWAY_PASSWORD, or one generated once and kept under data/ so restarts keep it."""
-    if os.getenv("GATEWAY_PASSWORD"):
-        return os.environ["GATEWAY_PASSWORD"]
-    path = data_dir / "gateway-password"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(18))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _healthy(url: str) -> bool:
@@ -148,7 +137,7 @@ def _start_service(
 
 def up(data_dir: Path) -> int:
     """Start every part, print where they are, keep them running until Ctrl-C."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(data_dir)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
     supervisor = Supervisor(status_path=data_dir / leftovers.STATUS_FILE)
@@ -163,6 +152,8 @@ def up(data_dir: Path) -> int:
     try:
         lock = leftovers.take_lock(data_dir)  # noqa: F841 (held until this process exits)
         leftovers.clear(data_dir)
+        local = load_secrets(data_dir)
+        env.update(local.env())
         if os.getenv("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
         else:
@@ -173,13 +164,13 @@ def up(data_dir: Path) -> int:
             supervisor.start(
                 Child(
                     "redis",
-                    lambda: spawn_redis(redis_port, redis_dir, redis_log),
+                    lambda: spawn_redis(redis_port, redis_dir, redis_log, local.redis_password),
                     lambda: port_open(redis_port),
                     redis_log,
                     startup_timeout_s=20,
                 )
             )
-            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+            env["REDIS_URL"] = local.redis_url(redis_port)
         if os.getenv("MONGO_URL"):
             env["MONGO_URL"] = os.environ["MONGO_URL"]
         else:
@@ -209,10 +200,10 @@ def up(data_dir: Path) -> int:
         if seeded.process.wait() != 0:
             raise StartError("loading the demo menu failed (see the lines above)")
 
-        password = _gateway_password(data_dir)
+        password = local.gateway_password
         gateway_port = _port("GATEWAY_PORT", 8080)
         gateway_url = f"http://127.0.0.1:{gateway_port}"
-        env.update({"GATEWAY_PASSWORD": password, "GATEWAY_URL": gateway_url})
+        env["GATEWAY_URL"] = gateway_url
         ports = _service_ports()
         print(f"• starting the gateway on {gateway_url}")
         gateway_cmd = [
@@ -238,7 +229,7 @@ def up(data_dir: Path) -> int:
             """'{"customer":{"name":"Ada","address":"1 Loop St"},"""
             """"items":[{"sku":"PIZ-MARG","quantity":1}]}' """
             f"{gateway_url}/function/place-order\n"
-            f"  redis     {env['REDIS_URL']}\n"
+            f"  redis     {printable_url(env['REDIS_URL'])}\n"
             f"  mongodb   {env['MONGO_URL']}\n"
             f"  logs      {logs}/\n"
             f"  status    {supervisor.status_path} (pids, restarts)\n"

@@ -143,18 +143,31 @@ def redis_server_binary() -> str:
     )
 
 
-def start_redis(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+def start_redis(
+    port: int, data_dir: Path, log_path: Path | None = None, password: str | None = None
+) -> ManagedProcess:
     """A loopback redis-server with its append-only file under `data_dir`, once it listens."""
-    managed = spawn_redis(port, data_dir, log_path)
+    managed = spawn_redis(port, data_dir, log_path, password)
     wait_for(lambda: port_open(port), "redis-server", 20, managed.process)
     return managed
 
 
-def spawn_redis(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
-    """Start a loopback redis-server with its append-only file under `data_dir`; no waiting."""
+def spawn_redis(
+    port: int, data_dir: Path, log_path: Path | None = None, password: str | None = None
+) -> ManagedProcess:
+    """Start a loopback redis-server (behind `password` when given) with its append-only file
+    under `data_dir`; no waiting."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    config: list[str] = []
+    if password:
+        # In a private file, not on the command line, where any local user could read it.
+        auth = data_dir / "auth.conf"
+        auth.touch(mode=0o600)
+        auth.chmod(0o600)
+        auth.write_text(f"requirepass {password}\n")
+        config = [str(auth)]
     cmd = [
-        redis_server_binary(),
+        redis_server_binary(), *config,
         "--port", str(port),
         "--bind", "127.0.0.1",
         "--protected-mode", "yes",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import signal
 import threading
 from pathlib import Path
@@ -18,6 +17,8 @@ from gateway.app import Gateway, Upstreams, create_app
 from gateway.cron import CronRunner
 from gateway.stack import load_stack
 from gateway.workers import FunctionProcess, supervise, wait_until_healthy
+from ordersaga.adapters.secrets import require_secrets
+from ordersaga.adapters.settings import get_settings
 from ordersaga.logs import configure_logging
 
 log = logging.getLogger("gateway")
@@ -49,9 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("gateway")
 
-    password = os.getenv("GATEWAY_PASSWORD") or secrets.token_urlsafe(18)
-    if not os.getenv("GATEWAY_PASSWORD"):
-        print(f"gateway password (user admin): {password}", flush=True)
+    settings = get_settings()
+    require_secrets(settings, "gateway_password")
+    password = settings.gateway_password
 
     stack = load_stack(args.stack)
     processes = [FunctionProcess(stack, s) for s in stack.functions.values() if s.served_by_gateway]

@@ -65,10 +65,24 @@ class UpStack:
     def redis_port(self) -> int:
         return self.ports["REDIS_PORT"]
 
+    def secret(self, name: str) -> str:
+        """A secret `make up` generated and keeps in data/secrets/ (devstack/secrets.py)."""
+        return (self.data_dir / "secrets" / name).read_text().strip()
+
     @property
     def admin_password(self) -> str:
         """The gateway's admin password that `make up` generated (or was given)."""
-        return self.env.get("GATEWAY_PASSWORD") or (self.data_dir / "gateway-password").read_text()
+        return self.env.get("GATEWAY_PASSWORD") or self.secret("gateway-password")
+
+    @property
+    def notify_token(self) -> str:
+        """The operator token of notify's all-orders feeds."""
+        return self.env.get("NOTIFY_TOKEN") or self.secret("notify-token")
+
+    @property
+    def redis_url(self) -> str:
+        """The local redis-server's URL with the password `make up` generated."""
+        return f"redis://:{self.secret('redis-password')}@127.0.0.1:{self.redis_port}/0"
 
     def status(self) -> dict[str, Any]:
         """The supervisor's status file: each child's pid, state and restart count."""

@@ -43,4 +43,5 @@ def _post(event: Event, context: Context) -> Response:
     return json_response(200, {"replayed": replayed.replayed, "new_id": replayed.new_id})
 
 
+REQUIRED_SECRETS = ("gateway_password",)
 handle = http_function({"GET": _get, "POST": _post})

@@ -14,4 +14,5 @@ def _step(event: SagaEvent) -> list[SagaEvent]:
     return dispatch_delivery(event, orders, get_settings().delivery_failure_rate)
 
 
+REQUIRED_SECRETS = ("saga_signing_key",)
 handle = saga_step(_step)

@@ -18,4 +18,5 @@ def _step(event: SagaEvent) -> list[SagaEvent]:
     return handle_stock_event(event, OrderRepository(db), StockRepository(db))
 
 
+REQUIRED_SECRETS = ("saga_signing_key",)
 handle = saga_step(_step)

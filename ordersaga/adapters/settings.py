@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     gateway_url: str = "http://127.0.0.1:8080"
     # The long-lived WebSocket/SSE service; the web UI server proxies `/ws/*` and `/sse/*` to it.
     notify_url: str = "http://127.0.0.1:8081"
+    # Secrets have no usable default: a service that needs one refuses to start without it
+    # (`require_secrets`). `make up` generates them under data/secrets/; see README "Security".
     # Shared secret for connector → function HMAC signatures (OpenFaaS secret `saga-signing-key`).
     saga_signing_key: str = Field(
-        default="dev-signing-key-change-me",
+        default="",
         validation_alias=AliasChoices("saga_signing_key", "saga-signing-key"),
     )
     # Basic-auth password of the gateway's /system/* (OpenFaaS secret `gateway-password`); the
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     gateway_password: str = Field(
         default="",
         validation_alias=AliasChoices("gateway_password", "gateway-password"),
+    )
+    # The operator token of notify's all-orders feeds (OpenFaaS secret `notify-token`); the web UI
+    # presents it on behalf of a signed-in operator.
+    notify_token: str = Field(
+        default="",
+        validation_alias=AliasChoices("notify_token", "notify-token"),
     )
     max_body_bytes: int = 64 * 1024
     mongo_timeout_ms: int = 5000

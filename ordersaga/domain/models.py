@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -68,6 +70,13 @@ class PlaceOrderRequest(Strict):
     customer: Customer
     items: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
     note: Annotated[str, StringConstraints(max_length=300)] | None = None
+
+    def fingerprint(self) -> str:
+        """sha256 of the request as canonical JSON: equal for the same order however it is sent."""
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class MenuItem(BaseModel):
@@ -153,6 +162,8 @@ class Order(BaseModel):
     cancel_reason: str | None = None
     delivery: Delivery | None = None
     idempotency_key: str | None = None
+    # The place-order request's fingerprint: a key reused for another request gets nothing back.
+    request_fingerprint: str | None = None
     placed_event_id: str
     created_at: datetime
     updated_at: datetime

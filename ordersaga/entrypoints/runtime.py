@@ -15,6 +15,9 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from ordersaga.adapters.secrets import require_secrets
+from ordersaga.adapters.settings import get_settings
+
 HEALTH_PATH = "/_/health"
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
 
@@ -64,8 +67,13 @@ def format_response(result: dict[str, Any] | None) -> tuple[Any, int, dict[str, 
 
 
 def create_app(handler_dir: Path) -> Flask:
-    """A Flask app that sends every path and method to the function's `handle`."""
+    """A Flask app that sends every path and method to the function's `handle`.
+
+    A handler module lists the secrets it cannot work without in `REQUIRED_SECRETS` (settings
+    field names); the function refuses to start, with one line saying why, when one is missing.
+    """
     module = load_handler(handler_dir)
+    require_secrets(get_settings(), *getattr(module, "REQUIRED_SECRETS", ()))
     app = Flask(f"function-{handler_dir.name}")
 
     @app.get(HEALTH_PATH)

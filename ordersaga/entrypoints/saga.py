@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from pydantic import ValidationError as PydanticValidationError
 
+from ordersaga.adapters.secrets import secret_problem
 from ordersaga.adapters.settings import get_settings
-from ordersaga.domain.errors import ValidationFailed
+from ordersaga.domain.errors import Unavailable, ValidationFailed
 from ordersaga.domain.events import SagaEvent
 from ordersaga.entrypoints.http import (
     Context,
@@ -27,12 +28,11 @@ Step = Callable[[SagaEvent], list[SagaEvent]]
 
 def parse_event(event: Event) -> SagaEvent:
     """The saga event in a step's request body, after checking the connector's signature."""
-    verify(
-        header(event, TIMESTAMP_HEADER),
-        header(event, SIGNATURE_HEADER),
-        event.body or b"",
-        get_settings().saga_signing_key,
-    )
+    key = get_settings().saga_signing_key
+    if secret_problem("saga_signing_key", key):
+        # Never verify against an empty or published key: anyone could sign with it.
+        raise Unavailable("this function has no signing key configured")
+    verify(header(event, TIMESTAMP_HEADER), header(event, SIGNATURE_HEADER), event.body or b"", key)
     data = parse_json(event)
     try:
         return SagaEvent.model_validate(data)

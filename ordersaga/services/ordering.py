@@ -32,6 +32,23 @@ class SoldOut(Conflict):
     error = "sold_out"
 
 
+class IdempotencyKeyReused(ApiError):
+    """The key was used for a different request; nothing of that first order is shown."""
+
+    status = 422
+    error = "idempotency_key_reused"
+
+
+def _same_request(first: Order, fingerprint: str) -> Order:
+    """`first` when it was placed by this very request, else refuse to reveal it."""
+    if first.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "this key was used for a different order; send a new key with each new order",
+            "Idempotency-Key",
+        )
+    return first
+
+
 @dataclass(frozen=True)
 class Placement:
     """The outcome of place-order: the order, and whether this call created it."""
@@ -96,11 +113,15 @@ def place_order(
     orders: OrderRepository,
     stream: EventStream,
 ) -> Placement:
-    """Store a PENDING order and announce it; a repeated idempotency key returns the first order."""
+    """Store a PENDING order and announce it; a repeated request returns the first order.
+
+    A repeated idempotency key with a different request is refused (IdempotencyKeyReused).
+    """
+    fingerprint = request.fingerprint()
     if idempotency_key is not None:
         existing = orders.find_by_idempotency_key(idempotency_key)
         if existing is not None:
-            return Placement(existing, created=False)
+            return Placement(_same_request(existing, fingerprint), created=False)
     lines = _price_lines(request, menu.get_many(line.sku for line in request.items))
     now = utcnow()
     event_id = uuid.uuid4().hex
@@ -113,13 +134,14 @@ def place_order(
         status=OrderStatus.PENDING,
         history=[HistoryEntry(status=OrderStatus.PENDING, at=now, event_id=event_id)],
         idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
         placed_event_id=event_id,
         created_at=now,
         updated_at=now,
     )
     stored = orders.insert(order)
     if stored.order_id != order.order_id:
-        return Placement(stored, created=False)
+        return Placement(_same_request(stored, fingerprint), created=False)
     try:
         stream.append([placed_event(stored)])
     except ApiError as exc:

@@ -104,7 +104,7 @@ def stack(built_frontend: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             ui_url=up.ui_url,
             gateway_url=up.gateway_url,
             mongo_url=up.mongo_url,
-            redis_url=f"redis://127.0.0.1:{up.redis_port}/0",
+            redis_url=up.redis_url,
             password="e2e-password",
             log=up.output,
         )

@@ -55,8 +55,10 @@ def fresh_env(redis_url: str, mongo_url: str) -> dict[str, str]:
         "STREAM_NAME": f"orders.events.{suffix}",
         "DEAD_LETTER_STREAM": f"orders.dead.{suffix}",
         "CONNECTOR_GROUP": f"saga-connector-{suffix}",
+        # Services refuse to start without their secrets; tests bring their own.
         "GATEWAY_PASSWORD": "test-password",
         "SAGA_SIGNING_KEY": "test-signing-key",
+        "NOTIFY_TOKEN": "test-notify-token",
     }
 
 

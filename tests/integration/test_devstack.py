@@ -68,9 +68,7 @@ def test_up_serves_orders_and_ctrl_c_stops_everything_keeping_the_data(stack: Up
     assert again.status_code == 200
     assert again.json()["order_id"] == order["order_id"]
     assert password.group(1) in stack.text()
-    events = redis.Redis(port=stack.ports["REDIS_PORT"], decode_responses=True).xrange(
-        "orders.events"
-    )
+    events = redis.Redis.from_url(stack.redis_url, decode_responses=True).xrange("orders.events")
     assert order["order_id"] in {fields["order_id"] for _, fields in events}
     assert stack.interrupt() == 0
 

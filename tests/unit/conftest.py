@@ -16,6 +16,23 @@ from ordersaga.adapters import settings as settings_module
 from ordersaga.adapters.mongo import MenuRepository
 from ordersaga.demo_data import demo_menu
 
+# Nothing has a built-in secret: unit tests bring their own (never a published sample value).
+TEST_SECRETS = {
+    "SAGA_SIGNING_KEY": "unit-signing-key",
+    "GATEWAY_PASSWORD": "unit-gateway-password",
+    "NOTIFY_TOKEN": "unit-notify-token",
+}
+
+
+@pytest.fixture(autouse=True)
+def test_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every secret set to a test value, and settings read afresh around each test."""
+    for name, value in TEST_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    settings_module.get_settings.cache_clear()
+    yield
+    settings_module.get_settings.cache_clear()
+
 
 @pytest.fixture
 def fake_mongo(monkeypatch: pytest.MonkeyPatch) -> mongomock.MongoClient:

@@ -12,6 +12,7 @@ import redis
 from devstack.processes import free_port
 from ordersaga.adapters import redis_stream
 from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.domain.models import PlaceOrderRequest
 from tests.unit.conftest import FakeContext, FakeEvent, post_json
 from tests.unit.handlers import load
 
@@ -63,17 +64,49 @@ def test_valid_order_is_stored_pending_and_announced(fake_redis: fakeredis.FakeR
 
 
 @pytest.mark.usefixtures("fakes")
-def test_same_idempotency_key_returns_the_first_order_and_creates_nothing(
+def test_same_idempotency_key_and_body_return_the_first_order_and_create_nothing(
     fake_redis: fakeredis.FakeRedis,
 ) -> None:
     first_status, first = call(post_json(GOOD, {"Idempotency-Key": "checkout-1"}))
-    other_body = with_("items.0.quantity", 5)
-    second_status, second = call(post_json(other_body, {"Idempotency-Key": "checkout-1"}))
+    # The same order sent again, its keys in another order and with other spacing.
+    resent = FakeEvent(
+        body=json.dumps(dict(reversed(list(GOOD.items()))), indent=2).encode(),
+        headers={"Content-Type": "application/json", "Idempotency-Key": "checkout-1"},
+        method="POST",
+    )
+    second_status, second = call(resent)
     assert (first_status, second_status) == (201, 200)
-    assert second["order_id"] == first["order_id"]
-    assert second["items"][0]["quantity"] == 2
+    assert (second["order_id"], second["items"]) == (first["order_id"], first["items"])
     assert get_database().orders.count_documents({}) == 1
     assert fake_redis.xlen("orders.events") == 1
+
+
+@pytest.mark.usefixtures("fakes")
+def test_idempotency_key_reused_for_another_order_is_refused_revealing_nothing(
+    fake_redis: fakeredis.FakeRedis,
+) -> None:
+    _, first = call(post_json(GOOD, {"Idempotency-Key": "checkout-1"}))
+    stranger = with_("customer.name", "Eve")
+
+    status, body = call(post_json(stranger, {"Idempotency-Key": "checkout-1"}))
+
+    assert status == 422
+    assert body["error"] == "idempotency_key_reused"
+    assert body["field"] == "Idempotency-Key"
+    assert set(body) == {"error", "field", "message"}
+    assert first["order_id"] not in json.dumps(body) and "Ada" not in json.dumps(body)
+    assert get_database().orders.count_documents({}) == 1
+    assert fake_redis.xlen("orders.events") == 1
+
+
+def test_fingerprint_is_the_request_not_its_spelling() -> None:
+    request = PlaceOrderRequest.model_validate(GOOD)
+    respaced = PlaceOrderRequest.model_validate(json.loads(json.dumps(GOOD, indent=4)))
+    other = PlaceOrderRequest.model_validate(with_("items.0.quantity", 3))
+
+    assert request.fingerprint() == respaced.fingerprint()
+    assert len(request.fingerprint()) == 64
+    assert request.fingerprint() != other.fingerprint()
 
 
 @pytest.mark.usefixtures("fakes")

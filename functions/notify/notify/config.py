@@ -15,8 +15,6 @@ class NotifySettings(Settings):
 
     notify_host: str = "127.0.0.1"
     notify_port: int = 8081
-    # Required as `?token=` on the all-orders stream when set; per-order streams stay open.
-    notify_token: str | None = None
     # Messages a client may fall behind by before it is disconnected (close code 1013).
     notify_queue_max: int = 256
     # Comma-separated; empty means the defaults above plus the notify host itself.
