@@ -4,20 +4,53 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+)
 
 from ordersaga.domain.stock import Shortage
 
 MAX_LINES = 20
 MAX_QUANTITY = 50
 
+# Control characters (NUL, ESC, …) and lone surrogates have no place in a name or an address:
+# they are invisible, confuse whoever prints or logs them, and surrogates cannot be stored.
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
+def _plain_text(value: str, allowed: frozenset[str] = frozenset()) -> str:
+    for char in value:
+        if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
+            raise ValueError(f"control character U+{ord(char):04X} is not allowed here")
+    return value
+
+
+def _plain_lines(value: str) -> str:
+    return _plain_text(value, _LINE_BREAKS)
+
+
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_plain_text),
+]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_plain_text),
+]
+NoteText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_plain_lines)]
 
 
 def utcnow() -> datetime:
@@ -48,8 +81,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Customer(Strict):
-    """Who ordered and where it goes."""
+class CustomerRecord(Strict):
+    """Who ordered and where it goes, as an order document holds it (read back as written)."""
+
+    name: str
+    address: str
+    phone: str | None = None
+    email: str | None = None
+
+
+class Customer(CustomerRecord):
+    """Who ordered and where it goes, as a request gives it: every field checked."""
 
     name: ShortText
     address: LongText
@@ -69,7 +111,7 @@ class PlaceOrderRequest(Strict):
 
     customer: Customer
     items: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
-    note: Annotated[str, StringConstraints(max_length=300)] | None = None
+    note: NoteText | None = None
 
     def fingerprint(self) -> str:
         """sha256 of the request as canonical JSON: equal for the same order however it is sent."""
@@ -153,7 +195,7 @@ class Order(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     order_id: str = Field(alias="_id")
-    customer: Customer
+    customer: CustomerRecord
     lines: list[OrderLine]
     total_cents: int
     note: str | None = None

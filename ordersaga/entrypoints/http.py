@@ -72,17 +72,36 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return path or "body"
 
 
-def _reject_operator_keys(value: Any, path: str = "") -> None:
-    """Refuse keys that MongoDB could read as operators or paths (`$where`, `a.b`)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if str(key).startswith("$") or "." in str(key):
-                raise ValidationFailed("keys may not start with '$' or contain '.'", here)
-            _reject_operator_keys(item, here)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _reject_operator_keys(item, f"{path}[{index}]")
+# No request of ours nests deeper than a few levels; far deeper input only costs stack.
+MAX_DEPTH = 32
+# Python refuses to read integers over 4,300 digits with a message about its own limits; a
+# longer number becomes a float (inf when huge), which every integer field refuses plainly.
+MAX_INT_DIGITS = 32
+
+
+def _number(text: str) -> int | float:
+    return int(text) if len(text.lstrip("-")) <= MAX_INT_DIGITS else float(text)
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _check_keys_and_depth(data: Any) -> None:
+    """Refuse nesting beyond MAX_DEPTH, and keys MongoDB could read as operators or paths."""
+    pending: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ValidationFailed(f"nested deeper than {MAX_DEPTH} levels", path or "body")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                here = f"{path}.{key}" if path else str(key)
+                if str(key).startswith("$") or "." in str(key):
+                    raise ValidationFailed("keys may not start with '$' or contain '.'", here)
+                pending.append((item, here, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
 def parse_json(event: Event) -> Any:
@@ -94,10 +113,12 @@ def parse_json(event: Event) -> Any:
     if content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json", "Content-Type")
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_int=_number, parse_constant=_not_json)
+    except RecursionError as exc:
+        raise ValidationFailed(f"nested deeper than {MAX_DEPTH} levels", "body") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(f"the body is not valid JSON: {exc}", "body") from exc
-    _reject_operator_keys(data)
+    _check_keys_and_depth(data)
     return data
 
 
@@ -109,8 +130,15 @@ def parse_body(event: Event, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        raise ValidationFailed(first["msg"], field_path(tuple(first["loc"]))) from exc
+        raise validation_failed(exc) from exc
+
+
+def validation_failed(exc: PydanticValidationError) -> ValidationFailed:
+    """The first problem pydantic found, as a message a person reads and the field it is in."""
+    first = exc.errors()[0]
+    error = first.get("ctx", {}).get("error")
+    message = str(error) if first["type"] == "value_error" and error else first["msg"]
+    return ValidationFailed(message, field_path(tuple(first["loc"])))
 
 
 def header(event: Event, name: str) -> str:

@@ -8,18 +8,18 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ordersaga.adapters.secrets import secret_problem
 from ordersaga.adapters.settings import get_settings
-from ordersaga.domain.errors import Unavailable, ValidationFailed
+from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.events import SagaEvent
 from ordersaga.entrypoints.http import (
     Context,
     Event,
     Handler,
     Response,
-    field_path,
     header,
     http_function,
     json_response,
     parse_json,
+    validation_failed,
 )
 from ordersaga.entrypoints.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -37,8 +37,7 @@ def parse_event(event: Event) -> SagaEvent:
     try:
         return SagaEvent.model_validate(data)
     except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        raise ValidationFailed(first["msg"], field_path(tuple(first["loc"]))) from exc
+        raise validation_failed(exc) from exc
 
 
 def saga_step(step: Step) -> Handler:

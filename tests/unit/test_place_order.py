@@ -132,6 +132,12 @@ BAD_BODIES = [
     ("customer.email", "not-an-email", "customer.email"),
     ("surprise", "field", "surprise"),
     ("customer.$where", "1", "customer.$where"),
+    ("customer.name", "A\u0000da", "customer.name"),
+    ("customer.address", "1 Loop\u001bSt", "customer.address"),
+    ("customer.address", "1 Loop St\n2nd floor", "customer.address"),
+    ("customer.name", "A\u0085da", "customer.name"),
+    ("customer.name", "Ada\ud800", "customer.name"),
+    ("note", "ring twice\u0007", "note"),
 ]
 
 
@@ -144,6 +150,73 @@ def test_bad_field_is_a_400_naming_the_field(path: str, value: Any, field: str) 
     assert body["field"] == field
     assert body["message"]
     assert get_database().orders.count_documents({}) == 0
+
+
+def raw_post(body: str) -> FakeEvent:
+    return FakeEvent(
+        body=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+
+
+@pytest.mark.usefixtures("fakes")
+def test_control_characters_are_named_by_their_code_point() -> None:
+    status, body = call(raw_post(json.dumps(with_("customer.name", "A\u0000da"))))
+
+    assert status == 400
+    assert body == {
+        "error": "validation",
+        "field": "customer.name",
+        "message": "control character U+0000 is not allowed here",
+    }
+
+
+@pytest.mark.usefixtures("fakes")
+def test_a_note_may_span_lines() -> None:
+    status, body = call(post_json(with_("note", "ring twice\nthen wait\ttabbed")))
+
+    assert status == 202
+    assert body["note"] == "ring twice\nthen wait\ttabbed"
+
+
+@pytest.mark.usefixtures("fakes")
+def test_json_nested_30000_deep_is_a_400_not_a_crash() -> None:
+    status, body = call(raw_post("[" * 30_000 + "]" * 30_000))
+
+    assert (status, body["error"], body["field"]) == (400, "validation", "body")
+    assert "nested deeper" in body["message"]
+
+
+@pytest.mark.usefixtures("fakes")
+def test_json_nested_just_too_deep_for_us_is_a_400_naming_where() -> None:
+    deep = with_("customer", {"name": "Ada", "address": json.loads("[" * 40 + "]" * 40)})
+
+    status, body = call(post_json(deep))
+
+    assert (status, body["error"]) == (400, "validation")
+    assert body["field"].startswith("customer.address[0]")
+
+
+@pytest.mark.usefixtures("fakes")
+@pytest.mark.parametrize("digits", [40, 5_000])
+def test_a_huge_quantity_is_refused_in_plain_words(digits: int) -> None:
+    text = json.dumps(GOOD).replace('"quantity": 2', '"quantity": ' + "9" * digits)
+
+    status, body = call(raw_post(text))
+
+    assert (status, body["field"]) == (400, "items[0].quantity")
+    assert body["message"] == "Input should be a valid integer"
+    assert set(body) == {"error", "field", "message"}
+
+
+@pytest.mark.usefixtures("fakes")
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_number_constants_are_refused(constant: str) -> None:
+    text = json.dumps(GOOD).replace('"quantity": 2', '"quantity": ' + constant)
+
+    status, body = call(raw_post(text))
+
+    assert (status, body["field"]) == (400, "body")
+    assert constant in body["message"]
 
 
 @pytest.mark.usefixtures("fakes")
