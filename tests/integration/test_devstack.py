@@ -106,7 +106,7 @@ def order_found(stack: UpStack, order_id: str) -> bool:
 def test_killed_children_come_back_on_their_ports_with_their_data(stack: UpStack) -> None:
     stack.start()
     order_id = place_order(stack)
-    stream = redis.Redis(port=stack.redis_port, decode_responses=True)
+    stream = redis.Redis.from_url(stack.redis_url, decode_responses=True)
     wait_for(lambda: stream.xlen("orders.events") >= 2, "the saga to run", 30)
 
     for name in ("connector", "redis", "secantusdb"):
