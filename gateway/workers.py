@@ -48,11 +48,11 @@ def local_secrets(environ: dict[str, str] | None = None) -> list[str]:
     """Names of the secrets the local stack has: those whose variable the gateway was given.
 
     Locally the credentials reach the gateway as environment variables (`MONGO_URL`,
-    `REDIS_URL`, `SAGA_SIGNING_KEY`, `GATEWAY_PASSWORD`); they play the part of OpenFaaS
-    secrets, named as stack.yml names them.
+    `REDIS_URL`, `SAGA_SIGNING_KEY`, `GATEWAY_PASSWORD`, `NOTIFY_TOKEN`); they play the part
+    of OpenFaaS secrets, named as stack.yml names them.
     """
     env = os.environ if environ is None else environ
-    known = {"mongo-url", "redis-url", "saga-signing-key", "gateway-password"}
+    known = {"mongo-url", "redis-url", "saga-signing-key", "gateway-password", "notify-token"}
     return sorted(name for name in known if env.get(secret_variable(name)))
 
 

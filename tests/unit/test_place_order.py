@@ -174,7 +174,7 @@ def test_control_characters_are_named_by_their_code_point() -> None:
 def test_a_note_may_span_lines() -> None:
     status, body = call(post_json(with_("note", "ring twice\nthen wait\ttabbed")))
 
-    assert status == 202
+    assert status == 201
     assert body["note"] == "ring twice\nthen wait\ttabbed"
 
 
