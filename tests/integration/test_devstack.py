@@ -90,7 +90,7 @@ def place_order(stack: UpStack) -> str:
         },
         timeout=10,
     )
-    assert response.status_code == 202, response.text
+    assert response.status_code == 201, response.text
     order_id: str = response.json()["order_id"]
     return order_id
 
