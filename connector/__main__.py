@@ -15,8 +15,9 @@ from connector.app import Connector, check_settings
 from connector.invoke import FunctionClient
 from connector.routing import Router
 from ordersaga.adapters.redis_stream import get_redis
-from ordersaga.adapters.settings import get_settings
+from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.logs import configure_logging
+from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 
 log = logging.getLogger("connector")
 
@@ -24,6 +25,17 @@ log = logging.getLogger("connector")
 def consumer_name() -> str:
     """Unique per replica: two processes never share a pending list."""
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class MongoLetters:
+    """Keeps dead letters in MongoDB, connecting on first use: the connector starts without it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def keep(self, letter: DeadLetter) -> None:
+        """Store the letter; raises `Unavailable` while MongoDB cannot be reached."""
+        DeadLetters.from_settings(self.settings).keep(letter)
 
 
 def main() -> None:
@@ -42,7 +54,8 @@ def main() -> None:
         settings.connector_http_timeout_s,
         pool_size=settings.connector_concurrency,
     )
-    connector = Connector(settings, get_redis(settings), router, invoker, consumer_name())
+    letters = MongoLetters(settings)
+    connector = Connector(settings, get_redis(settings), router, invoker, consumer_name(), letters)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping", extra={"signal": signal.Signals(signum).name})

@@ -16,14 +16,12 @@ import redis
 
 from connector.lanes import LaneDispatcher
 from connector.ledger import Delivery, Ledger
-from connector.processing import EntryProcessor, Invoker, RetryPolicy
+from connector.processing import EntryProcessor, Invoker, LetterKeeper, RetryPolicy
 from connector.routing import Router
 from ordersaga.adapters.secrets import secret_problem
 from ordersaga.adapters.settings import Settings
 
 log = logging.getLogger("connector")
-
-IDLE_CONSUMER_MS = 3600 * 1000  # consumers silent this long with nothing pending are removed
 
 
 def check_settings(settings: Settings) -> list[str]:
@@ -61,6 +59,7 @@ class Connector:
         router: Router,
         invoker: Invoker,
         consumer: str,
+        letters: LetterKeeper,
         block_ms: int = 1000,
     ) -> None:
         self.settings = settings
@@ -73,13 +72,18 @@ class Connector:
             settings.connector_group,
             settings.dead_letter_stream,
             consumer,
+            settings.event_ids_ttl_s,
         )
         policy = RetryPolicy(
             settings.connector_max_deliveries,
             settings.connector_backoff_base_s,
             settings.connector_backoff_cap_s,
+            settings.connector_unreachable_deadline_s,
+            settings.connector_unreachable_cap_s,
         )
-        self.processor = EntryProcessor(self.ledger, router, invoker, policy, self.stopping)
+        self.processor = EntryProcessor(
+            self.ledger, router, invoker, policy, self.stopping, letters
+        )
         self.lanes = LaneDispatcher(settings.connector_concurrency, self.processor)
         self._claim_cursor = "0-0"
         min_idle_s = settings.connector_min_idle_ms / 1000
@@ -88,7 +92,7 @@ class Connector:
             _Every("keep-alive", min_idle_s / 4, self.keep_alive),
             _Every("reclaim", min(min_idle_s / 2, 5.0), self.reclaim),
             _Every("trim", settings.connector_trim_interval_s, self.trim),
-            _Every("forget", 300.0, lambda: self.ledger.forget_idle_consumers(IDLE_CONSUMER_MS)),
+            _Every("forget", min(settings.connector_consumer_idle_s / 4, 30.0), self.forget),
         ]
         self._maintenance = threading.Thread(target=self._maintain, name="maintenance", daemon=True)
 
@@ -197,6 +201,14 @@ class Connector:
             )
             self.lanes.submit(delivery)
         return len(claimed)
+
+    def forget(self) -> list[str]:
+        """Remove dead replicas from the group: silent too long, with nothing pending."""
+        idle_ms = int(self.settings.connector_consumer_idle_s * 1000)
+        gone = self.ledger.forget_idle_consumers(idle_ms)
+        if gone:
+            log.info("idle consumers removed", extra={"consumers": gone})
+        return gone
 
     def trim(self) -> int:
         """Trim the stream below what every group has acknowledged and the retention keeps."""

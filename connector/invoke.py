@@ -1,4 +1,15 @@
-"""Calling a saga function: a signed POST of the event, answered with follow-up events."""
+"""Calling a saga function: a signed POST of the event, answered with follow-up events.
+
+Whether the function was reached decides whether a failed call counts as a delivery attempt:
+- not reached (waits for the gateway, counts nothing): no HTTP answer because the connection
+  could not be made or broke before any answer (refused, reset, closed, connect timeout);
+  `502 Bad Gateway` (the gateway could not reach the function: the local gateway's and
+  OpenFaaS's answer when the function's process or pod does not take the connection); `503`
+  without the function's JSON error body (OpenFaaS: no replica ready).
+- reached (a delivery attempt): every other answer, including the function's own `503
+  {"error": "unavailable"}` (its database is down), `504` (the gateway gave up waiting for a
+  function that had the call and may have run) and a read timeout of our own.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +38,17 @@ class Outcome:
     reason: str = ""
     body_excerpt: str = ""
     duration_ms: float = 0.0
+    reached: bool = True  # False: the function never got the call (not a delivery attempt)
 
     @classmethod
     def failed(
-        cls, reason: str, status_code: int | None = None, body: str = "", duration_ms: float = 0.0
+        cls,
+        reason: str,
+        status_code: int | None = None,
+        body: str = "",
+        duration_ms: float = 0.0,
+        *,
+        reached: bool = True,
     ) -> Outcome:
         """A failed invocation with its reason and what the function answered."""
         return cls(
@@ -39,13 +57,30 @@ class Outcome:
             reason=reason,
             body_excerpt=excerpt(body),
             duration_ms=duration_ms,
+            reached=reached,
         )
+
+
+def function_answered(status_code: int, text: str) -> bool:
+    """Whether an HTTP answer comes from the function rather than from the gateway before it."""
+    if status_code == 502:
+        return False
+    if status_code == 503:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return False
+        return isinstance(body, dict) and isinstance(body.get("error"), str)
+    return True
 
 
 def parse_answer(status_code: int, text: str, duration_ms: float) -> Outcome:
     """Turn a function's HTTP answer into an Outcome (2xx with valid `{"events": [...]}` only)."""
     if not 200 <= status_code < 300:
-        return Outcome.failed(f"HTTP {status_code}", status_code, text, duration_ms)
+        reached = function_answered(status_code, text)
+        return Outcome.failed(
+            f"HTTP {status_code}", status_code, text, duration_ms, reached=reached
+        )
     if not text.strip():
         return Outcome(ok=True, status_code=status_code, duration_ms=duration_ms)
     try:
@@ -93,12 +128,16 @@ class FunctionClient:
             response = self.session.post(
                 self.base + function, data=body, headers=headers, timeout=self.timeout_s
             )
+        except requests.ConnectionError as exc:  # includes ConnectTimeout: no call was made
+            elapsed = (time.perf_counter() - started) * 1000
+            reason = f"unreachable: {type(exc).__name__}"
+            return Outcome.failed(reason, duration_ms=elapsed, reached=False)
         except requests.Timeout:
             elapsed = (time.perf_counter() - started) * 1000
             return Outcome.failed(f"timed out after {self.timeout_s:g}s", duration_ms=elapsed)
         except requests.RequestException as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            return Outcome.failed(f"unreachable: {type(exc).__name__}", duration_ms=elapsed)
+            return Outcome.failed(f"call failed: {type(exc).__name__}", duration_ms=elapsed)
         elapsed = (time.perf_counter() - started) * 1000
         return parse_answer(response.status_code, response.text, elapsed)
 

@@ -1,8 +1,8 @@
 """The connector's side of the stream: reading, claiming, and settling entries atomically.
 
-Every way an entry leaves the pending list is one MULTI/EXEC transaction: the follow-up events
-are appended together with the XACK, and a dead letter is written together with the XACK, so a
-crash leaves either both or neither.
+Every way an entry leaves the pending list is atomic: the follow-up events are appended together
+with the XACK (one script, which also leaves out follow-ups already on the stream), and a dead
+letter is written together with the XACK (MULTI/EXEC), so a crash leaves either both or neither.
 """
 
 from __future__ import annotations
@@ -15,14 +15,29 @@ from typing import Any
 import redis
 
 from connector.invoke import Outcome
+from ordersaga.adapters.redis_stream import Settle, append_new
 from ordersaga.domain.events import SagaEvent
-from ordersaga.services.dead_letters import dead_letter_fields
+from ordersaga.services.dead_letters import COPY_MAXLEN, DeadLetter
 from ordersaga.services.stream_groups import group_states, parse_id, safe_trim_id
 
 # Per-entry progress (which subscribers already succeeded, the last failure) lives in one hash
 # while the entry is unsettled; it expires in case the entry vanishes another way.
 STATE_TTL_S = 7 * 24 * 3600
 _CLAIM_CHUNK = 500
+# KEYS: stream; ARGV: group, min idle ms, this consumer (never removed by itself).
+_FORGET_IDLE_CONSUMERS = """
+local gone = {}
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+  if info['name'] ~= ARGV[3] and tonumber(info['pending']) == 0
+      and tonumber(info['idle']) >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    gone[#gone + 1] = info['name']
+  end
+end
+return gone
+"""
 
 
 @dataclass
@@ -32,6 +47,7 @@ class Delivery:
     entry_id: str
     fields: dict[str, str]
     deliveries: int
+    unreachable_since: float | None = None  # monotonic time the gateway stopped answering
 
     @property
     def lane(self) -> str:
@@ -53,13 +69,20 @@ class Ledger:
     """Stream operations for one consumer of one group."""
 
     def __init__(
-        self, client: redis.Redis, stream: str, group: str, dead_letters: str, consumer: str
+        self,
+        client: redis.Redis,
+        stream: str,
+        group: str,
+        dead_letters: str,
+        consumer: str,
+        event_ids_ttl_s: float = 86400.0,
     ):
         self.client = client
         self.stream = stream
         self.group = group
         self.dead_letters = dead_letters
         self.consumer = consumer
+        self.event_ids_ttl_s = event_ids_ttl_s
 
     def _state_key(self, entry_id: str) -> str:
         return f"{self.stream}:{self.group}:entry:{entry_id}"
@@ -174,19 +197,19 @@ class Ledger:
             pipe.expire(key, STATE_TTL_S)
             pipe.execute()
 
-    def settle(self, entry_id: str, function: str, events: list[SagaEvent], last: bool) -> None:
-        """Append a subscriber's follow-ups; with the last subscriber also XACK, in one MULTI."""
-        key = self._state_key(entry_id)
-        with self.client.pipeline(transaction=True) as pipe:
-            for event in events:
-                pipe.xadd(self.stream, event.to_fields())  # type: ignore[arg-type]
-            if last:
-                pipe.xack(self.stream, self.group, entry_id)
-                pipe.delete(key)
-            else:
-                pipe.hset(key, f"done:{function}", "1")
-                pipe.expire(key, STATE_TTL_S)
-            pipe.execute()
+    def settle(
+        self, entry_id: str, function: str, events: list[SagaEvent], last: bool
+    ) -> list[str | None]:
+        """Append a subscriber's follow-ups; with the last subscriber also XACK, in one script.
+
+        A follow-up whose event id is already on the stream is left out (a step answering a
+        redelivered or replayed entry again, or a zombie replica settling late). Returns, per
+        follow-up, its new entry id or None when it was left out.
+        """
+        settle = Settle(
+            self.group, entry_id, self._state_key(entry_id), function, last, STATE_TTL_S
+        )
+        return append_new(self.client, self.stream, events, self.event_ids_ttl_s, settle)
 
     def ack(self, entry_id: str) -> None:
         """Acknowledge an entry that needs nothing done (no subscriber)."""
@@ -195,33 +218,22 @@ class Ledger:
             pipe.delete(self._state_key(entry_id))
             pipe.execute()
 
-    def dead_letter(
-        self,
-        entry_id: str,
-        fields: dict[str, str],
-        *,
-        function: str,
-        reason: str,
-        status_code: int | None,
-        body_excerpt: str,
-        deliveries: int,
-    ) -> str:
-        """Move an entry to the dead-letter stream with why it failed, and XACK it, atomically."""
-        letter = dead_letter_fields(
-            entry_id,
-            fields,
-            function=function,
-            reason=reason,
-            status_code=status_code,
-            body_excerpt=body_excerpt,
-            deliveries=deliveries,
-        )
+    def dead_letter(self, letter: DeadLetter) -> str:
+        """Copy a letter (already kept in MongoDB) to the dead-letter stream and XACK its entry.
+
+        One MULTI/EXEC; returns the copy's entry id.
+        """
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(self.dead_letters, letter)  # type: ignore[arg-type]
-            pipe.xack(self.stream, self.group, entry_id)
-            pipe.delete(self._state_key(entry_id))
-            letter_id, _acked, _deleted = pipe.execute()
-        return str(letter_id)
+            pipe.xadd(
+                self.dead_letters,
+                letter.stream_fields(),  # type: ignore[arg-type]
+                maxlen=COPY_MAXLEN,
+                approximate=True,
+            )
+            pipe.xack(self.stream, self.group, letter.source_id)
+            pipe.delete(self._state_key(letter.source_id))
+            copy_id, _acked, _deleted = pipe.execute()
+        return str(copy_id)
 
     def trim(self, retention_ms: int, now_ms: int) -> int:
         """XTRIM MINID below what every group acknowledged and retention keeps; returns removed."""
@@ -246,12 +258,13 @@ class Ledger:
         return True
 
     def forget_idle_consumers(self, idle_ms: int) -> list[str]:
-        """Delete consumers with nothing pending, silent for `idle_ms` (dead replicas)."""
-        consumers: Any = self.client.xinfo_consumers(self.stream, self.group)
-        gone = []
-        for consumer in consumers:
-            name = str(consumer["name"])
-            if name != self.consumer and not consumer["pending"] and consumer["idle"] >= idle_ms:
-                self.client.xgroup_delconsumer(self.stream, self.group, name)
-                gone.append(name)
-        return gone
+        """Delete consumers with nothing pending, silent for `idle_ms` (dead replicas).
+
+        Checked and deleted in one script: a consumer that reads again in between cannot lose
+        the entries it just got (XGROUP DELCONSUMER drops a consumer's pending entries).
+        """
+        script = self.client.register_script(_FORGET_IDLE_CONSUMERS)
+        gone: Any = script(
+            keys=[self.stream], args=[self.group, idle_ms, self.consumer], client=self.client
+        )
+        return [str(name) for name in gone]

@@ -1,27 +1,46 @@
-"""Processing one entry: invoke every subscriber, retry with backoff, settle or dead-letter it."""
+"""Processing one entry: invoke every subscriber, retry with backoff, settle or dead-letter it.
+
+Two retry policies (tenacity), one inside the other:
+- a call the function never got (the gateway is down or restarting: see `connector.invoke`) is
+  repeated with capped backoff and counts no delivery, until the function answers or the entry
+  has waited `unreachable_deadline_s` for it; after that it counts like any failure;
+- a failed answer from the function counts a delivery (XCLAIM of our own entry) and is retried
+  with backoff until `max_deliveries`, then the entry is dead-lettered with the reason.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
+
 from connector.invoke import Outcome
 from connector.ledger import Delivery, Ledger
+from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.events import SagaEvent
+from ordersaga.services.dead_letters import DeadLetter
 
 log = logging.getLogger("connector")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """At most `max_deliveries` attempts, waiting `base·2^(n-1)` (≤ cap) after the n-th."""
+    """At most `max_deliveries` attempts, waiting `base·2^(n-1)` (≤ cap) after the n-th.
+
+    A call that never reached the function is repeated after waits growing from `base` up to
+    `unreachable_cap_s`, counting nothing, for at most `unreachable_deadline_s` per entry.
+    """
 
     max_deliveries: int
     base_s: float
     cap_s: float
+    unreachable_deadline_s: float = 600.0
+    unreachable_cap_s: float = 2.0
 
     def delay(self, deliveries: int) -> float:
         """Seconds to wait after the `deliveries`-th failed attempt before the next one."""
@@ -44,6 +63,18 @@ class Subscribers(Protocol):
         ...
 
 
+class LetterKeeper(Protocol):
+    """Keeps dead letters where they survive Redis (DeadLetters, on MongoDB)."""
+
+    def keep(self, letter: DeadLetter) -> None:
+        """Store the letter; raises `Unavailable` if it cannot be stored now."""
+        ...
+
+
+class _Interrupted(Exception):
+    """The replica is stopping, or the entry left us: leave it as it is."""
+
+
 def _context(delivery: Delivery, event: SagaEvent | None = None) -> dict[str, object]:
     return {
         "entry_id": delivery.entry_id,
@@ -51,6 +82,12 @@ def _context(delivery: Delivery, event: SagaEvent | None = None) -> dict[str, ob
         "order_id": event.order_id if event else delivery.fields.get("order_id"),
         "event_type": event.type.value if event else delivery.fields.get("type"),
     }
+
+
+def _last_outcome(state: RetryCallState) -> Outcome:
+    assert state.outcome is not None
+    outcome: Outcome = state.outcome.result()
+    return outcome
 
 
 class EntryProcessor:
@@ -69,20 +106,25 @@ class EntryProcessor:
         invoker: Invoker,
         policy: RetryPolicy,
         stopping: threading.Event,
+        letters: LetterKeeper,
     ) -> None:
         self.ledger = ledger
         self.router = router
         self.invoker = invoker
         self.policy = policy
         self.stopping = stopping
+        self.letters = letters
 
     def __call__(self, delivery: Delivery) -> None:
         """Process one held entry; returns with it settled, dead-lettered, or left pending."""
         if self.stopping.is_set():
             return
+        if not delivery.fields.get("type"):
+            self._dead_letter(delivery, None, "", Outcome.failed("malformed entry: no type"))
+            return
         # Routed on the raw type: an entry nobody listens to is acknowledged even if this
         # version of the schema cannot read it.
-        functions = self.router.subscribers(delivery.fields.get("type", ""))
+        functions = self.router.subscribers(delivery.fields["type"])
         if not functions:
             self.ledger.ack(delivery.entry_id)
             log.debug("no subscriber; acknowledged", extra=_context(delivery))
@@ -102,45 +144,104 @@ class EntryProcessor:
             self.ledger.ack(delivery.entry_id)
             return
         body = json.dumps(event.to_json(), separators=(",", ":")).encode()
-        for index, function in enumerate(todo):
-            if index and self.stopping.is_set():
-                return
-            if not self._invoke_until_settled(
-                delivery, event, function, body, index == len(todo) - 1
-            ):
-                return
+        try:
+            for index, function in enumerate(todo):
+                if index and self.stopping.is_set():
+                    return
+                if not self._invoke_until_settled(
+                    delivery, event, function, body, index == len(todo) - 1
+                ):
+                    return
+        except _Interrupted:
+            return  # left pending: another replica (or this one, later) takes it over
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stopping.wait(seconds):
+            raise _Interrupted  # shutting down: leave the entry pending for another replica
 
     def _invoke_until_settled(
         self, delivery: Delivery, event: SagaEvent, function: str, body: bytes, last: bool
     ) -> bool:
         """Invoke with retries; True once the function succeeded, False if the entry left us."""
-        while True:
-            outcome = self.invoker.invoke(function, body)
-            log.info(
-                "invoked" if outcome.ok else "invocation failed",
-                extra={
-                    **_context(delivery, event),
-                    "function": function,
-                    "attempt": delivery.deliveries,
-                    "duration_ms": round(outcome.duration_ms, 2),
-                    "status_code": outcome.status_code,
-                    "follow_ups": len(outcome.events),
-                    **({} if outcome.ok else {"reason": outcome.reason}),
-                },
-            )
-            if outcome.ok:
-                self.ledger.settle(delivery.entry_id, function, outcome.events, last)
-                return True
-            if delivery.deliveries >= self.policy.max_deliveries:
-                self._dead_letter(delivery, event, function, outcome)
-                return False
-            self.ledger.record_failure(delivery.entry_id, function, outcome)
-            if self.stopping.wait(self.policy.delay(delivery.deliveries)):
-                return False  # shutting down: leave it pending for another replica
+
+        def redeliver(state: RetryCallState) -> None:
+            if state.attempt_number == 1:
+                return
             if not self.ledger.redeliver(delivery.entry_id):
                 log.warning("entry gone before retry", extra=_context(delivery, event))
-                return False
+                raise _Interrupted
             delivery.deliveries += 1
+
+        def record(state: RetryCallState) -> None:
+            self.ledger.record_failure(delivery.entry_id, function, _last_outcome(state))
+
+        attempts = Retrying(
+            retry=retry_if_result(lambda outcome: not outcome.ok),
+            stop=lambda state: delivery.deliveries >= self.policy.max_deliveries,
+            wait=lambda state: self.policy.delay(delivery.deliveries),
+            sleep=self._sleep,
+            before=redeliver,
+            before_sleep=record,
+            retry_error_callback=_last_outcome,
+        )
+        outcome: Outcome = attempts(self._attempt, delivery, event, function, body)
+        if not outcome.ok:
+            self._dead_letter(delivery, event, function, outcome)
+            return False
+        appended = self.ledger.settle(delivery.entry_id, function, outcome.events, last)
+        left_out = sum(entry_id is None for entry_id in appended)
+        if left_out:
+            log.info(
+                "follow-ups already on the stream left out",
+                extra={**_context(delivery, event), "function": function, "left_out": left_out},
+            )
+        return True
+
+    def _attempt(self, delivery: Delivery, event: SagaEvent, function: str, body: bytes) -> Outcome:
+        """One delivery attempt: call until the function answers (or the wait is over)."""
+
+        def waited_long_enough(state: RetryCallState) -> bool:
+            now = time.monotonic()
+            if delivery.unreachable_since is None:
+                delivery.unreachable_since = now
+            return now - delivery.unreachable_since >= self.policy.unreachable_deadline_s
+
+        def note_unreachable(state: RetryCallState) -> None:
+            if state.attempt_number in (1, 10) or state.attempt_number % 60 == 0:
+                log.warning(
+                    "function not reached; waiting for the gateway without counting a delivery",
+                    extra={
+                        **_context(delivery, event),
+                        "function": function,
+                        "reason": _last_outcome(state).reason,
+                        "calls": state.attempt_number,
+                    },
+                )
+
+        calls = Retrying(
+            retry=retry_if_result(lambda outcome: not outcome.reached),
+            stop=waited_long_enough,
+            wait=wait_exponential(multiplier=self.policy.base_s, max=self.policy.unreachable_cap_s),
+            sleep=self._sleep,
+            before_sleep=note_unreachable,
+            retry_error_callback=_last_outcome,
+        )
+        outcome: Outcome = calls(self.invoker.invoke, function, body)
+        if outcome.reached:
+            delivery.unreachable_since = None
+        log.info(
+            "invoked" if outcome.ok else "invocation failed",
+            extra={
+                **_context(delivery, event),
+                "function": function,
+                "attempt": delivery.deliveries,
+                "duration_ms": round(outcome.duration_ms, 2),
+                "status_code": outcome.status_code,
+                "follow_ups": len(outcome.events),
+                **({} if outcome.ok else {"reason": outcome.reason}),
+            },
+        )
+        return outcome
 
     def dead_letter_abandoned(self, delivery: Delivery, deliveries: int) -> None:
         """Dead-letter an entry delivered `deliveries` times without being settled.
@@ -170,7 +271,7 @@ class EntryProcessor:
         outcome: Outcome,
         deliveries: int | None = None,
     ) -> None:
-        letter_id = self.ledger.dead_letter(
+        letter = DeadLetter.of_entry(
             delivery.entry_id,
             delivery.fields,
             function=function,
@@ -179,6 +280,18 @@ class EntryProcessor:
             body_excerpt=outcome.body_excerpt,
             deliveries=delivery.deliveries if deliveries is None else deliveries,
         )
+        try:
+            # Kept before the entry is acknowledged: a letter must outlive Redis' data.
+            self.letters.keep(letter)
+        except Unavailable as exc:
+            # Parked again once it is idle (reclaim), with this failure as its reason.
+            self.ledger.record_failure(delivery.entry_id, function, outcome)
+            log.warning(
+                "cannot keep the dead letter; the entry stays pending",
+                extra={**_context(delivery, event), "error": exc.message},
+            )
+            return
+        copy_id = self.ledger.dead_letter(letter)
         log.warning(
             "dead-lettered",
             extra={
@@ -187,6 +300,7 @@ class EntryProcessor:
                 "attempt": delivery.deliveries,
                 "reason": outcome.reason,
                 "status_code": outcome.status_code,
-                "dead_letter_id": letter_id,
+                "dead_letter_id": letter.id,
+                "stream_copy_id": copy_id,
             },
         )

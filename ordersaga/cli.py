@@ -1,8 +1,8 @@
 """`orders` (`python -m ordersaga.cli`): the operator's view of the saga stream.
 
 orders trail <order_id>                 the saga's events (or stored history once trimmed)
-orders dead-letters list|show <id>      entries a function kept failing on
-orders dead-letters replay <id>|--all   put them back on the saga stream
+orders dead-letters list|show <id>      entries that could not be processed (kept in MongoDB)
+orders dead-letters replay <id>|--all   put them back on the saga stream (unless outdated)
 orders lag                              pending and lag per consumer group
 orders rebuild-counters                 recount orders per final status from the orders
 """
@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from pymongo.errors import PyMongoError
 from redis import RedisError
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
@@ -81,7 +82,7 @@ def _dead_letters_replay(args: argparse.Namespace, settings: Settings) -> Any:
         print("give a dead-letter id or --all", file=sys.stderr)
         return 2
     replayed = dead_letters.replay_all() if args.all else [dead_letters.replay(args.id)]
-    return [{"replayed": r.replayed, "new_id": r.new_id} for r in replayed]
+    return [r.to_json() for r in replayed]
 
 
 def _lag(args: argparse.Namespace, settings: Settings) -> Any:
@@ -162,6 +163,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except RedisError as exc:
         print(f"error: Redis is not reachable ({exc})", file=sys.stderr)
+        sys.exit(1)
+    except PyMongoError as exc:
+        print(f"error: MongoDB is not reachable ({exc})", file=sys.stderr)
         sys.exit(1)
     if isinstance(result, int):
         sys.exit(result)

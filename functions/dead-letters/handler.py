@@ -1,8 +1,11 @@
-"""dead-letters: list the saga entries a function kept failing on, and replay them (admin only).
+"""dead-letters: list the saga entries that could not be processed, and replay them.
 
+Read from MongoDB, where the connector keeps every letter before acknowledging its entry.
 GET  /function/dead-letters               → [{"id","source_id","type","order_id","function",…}]
 GET  /function/dead-letters/<id>          → one dead letter, with the source entry's fields
-POST /function/dead-letters/<id>/replay   → {"replayed","new_id"} (basic auth admin:<password>)
+POST /function/dead-letters/<id>/replay   → {"replayed","new_id"} (basic auth admin:<password>);
+     a letter whose order has moved past its event is resolved without appending anything:
+     {"replayed","new_id":null,"skipped":<why>}
 """
 
 from __future__ import annotations
@@ -39,8 +42,7 @@ def _post(event: Event, context: Context) -> Response:
     parts = path_parts(event)
     if len(parts) != 2 or parts[1] != "replay":
         raise NotFound("use POST /function/dead-letters/<id>/replay", "path")
-    replayed = DeadLetters.from_settings().replay(parts[0])
-    return json_response(200, {"replayed": replayed.replayed, "new_id": replayed.new_id})
+    return json_response(200, DeadLetters.from_settings().replay(parts[0]).to_json())
 
 
 REQUIRED_SECRETS = ("gateway_password",)

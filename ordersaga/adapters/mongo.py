@@ -70,6 +70,12 @@ def ensure_indexes(db: Database[Document]) -> None:
             db.processed_events.create_index([("at", ASCENDING)], name="processed_at")
             # refill looks for skus running low.
             db.menu.create_index([("available", ASCENDING)], name="available")
+            # Dead letters waiting for an operator, oldest first; and those of one order.
+            db.dead_letters.create_index(
+                [("stream", ASCENDING), ("resolved_at", ASCENDING), ("failed_at", ASCENDING)],
+                name="open_letters",
+            )
+            db.dead_letters.create_index([("order_id", ASCENDING)], name="letters_of_order")
         except PyMongoError as exc:
             raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
         _indexed.add(key)

@@ -67,10 +67,20 @@ class Settings(BaseSettings):
     connector_min_idle_ms: int = Field(default=30_000, ge=1)
     connector_backoff_base_s: float = Field(default=0.5, ge=0)
     connector_backoff_cap_s: float = Field(default=8.0, ge=0)
+    # A call the function never got (gateway down or restarting) counts no delivery: it is
+    # repeated, waiting up to the cap between calls, until the function answers or the entry
+    # has waited this long; after that such calls count like failures.
+    connector_unreachable_deadline_s: float = Field(default=600.0, ge=0)
+    connector_unreachable_cap_s: float = Field(default=2.0, gt=0)
+    # Consumers of the group silent this long with nothing pending (dead replicas) are removed.
+    connector_consumer_idle_s: float = Field(default=120.0, gt=0)
     connector_refresh_s: float = Field(default=10.0, gt=0)
     connector_trim_interval_s: float = Field(default=30.0, gt=0)
     # Entries younger than this stay in the stream even when acknowledged (notify replays them).
     connector_stream_retention_s: float = Field(default=3600.0, ge=0)
+    # How long the stream remembers which event ids it holds: an event (a follow-up answered
+    # again, a re-announcement) whose id was appended within this time is not appended twice.
+    event_ids_ttl_s: float = Field(default=86400.0, gt=0)
 
     # dispatch-delivery: share of orders whose delivery fails (decided per order id, 0..1).
     delivery_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -1,7 +1,13 @@
-"""Dead letters: saga entries a function kept failing on, parked with the reason, and replayed.
+"""Dead letters: saga entries that could not be processed, kept with the reason, and replayed.
 
-The connector writes them (`dead_letter_fields` + XADD/XACK in one transaction); the operator
-CLI and the `dead-letters` function list and replay them through `DeadLetters`.
+MongoDB is the truth: the connector keeps each letter there (`DeadLetters.keep`) *before* it
+acknowledges the stream entry, so letters survive the loss of Redis' data. A copy also goes to
+the dead-letter stream (the latest `COPY_MAXLEN`), for tools that read it. The operator CLI and
+the `dead-letters` function list, show and replay letters from MongoDB.
+
+A replay puts the original event back on the saga stream, unless the order has moved past the
+state that event belongs to: replaying it then would append old events after newer ones (a
+`stock.reserved` after `order.completed`). Such a letter is resolved as outdated instead.
 """
 
 from __future__ import annotations
@@ -12,14 +18,22 @@ from datetime import datetime
 
 import redis
 from pydantic import BaseModel
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
+from ordersaga.adapters.mongo import Document, OrderRepository, get_database
 from ordersaga.adapters.redis_stream import get_redis
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import NotFound, Unavailable
-from ordersaga.domain.models import utcnow
+from ordersaga.domain.events import EventType, SagaEvent, status_after
+from ordersaga.domain.models import Order, OrderStatus, utcnow
+from ordersaga.domain.state_machine import HAPPY_PATH
 
 BODY_EXCERPT_CHARS = 500
-# What the connector adds to the source entry's own fields when it parks it.
+COPY_MAXLEN = 10_000
+# What the connector adds to the source entry's own fields in the stream copy.
 DEAD_LETTER_FIELDS = (
     "source_id",
     "function",
@@ -30,40 +44,19 @@ DEAD_LETTER_FIELDS = (
     "failed_at",
 )
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-_REPLAY_ATTEMPTS = 20
 
 
 def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
-    """The start of a response body, short enough to keep in a stream entry."""
+    """The start of a response body, short enough to keep with a letter."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def dead_letter_fields(
-    source_id: str,
-    source_fields: dict[str, str],
-    *,
-    function: str,
-    reason: str,
-    status_code: int | None,
-    body_excerpt: str,
-    deliveries: int,
-    failed_at: datetime | None = None,
-) -> dict[str, str]:
-    """The dead-letter entry: every field of the source entry plus why and where it failed."""
-    return {
-        **{k: v for k, v in source_fields.items() if k not in DEAD_LETTER_FIELDS},
-        "source_id": source_id,
-        "function": function,
-        "reason": reason,
-        "status_code": "" if status_code is None else str(status_code),
-        "body_excerpt": excerpt(body_excerpt),
-        "deliveries": str(deliveries),
-        "failed_at": (failed_at or utcnow()).isoformat(),
-    }
-
-
 class DeadLetter(BaseModel):
-    """One parked entry, as `GET /function/dead-letters` and `orders dead-letters` show it."""
+    """One parked entry, as `GET /function/dead-letters` and `orders dead-letters` show it.
+
+    Its id is the id of the stream entry it parks (one letter per entry, however often the
+    connector tries to park it).
+    """
 
     id: str
     source_id: str
@@ -76,113 +69,242 @@ class DeadLetter(BaseModel):
     deliveries: int
     failed_at: str
     source_fields: dict[str, str]
+    resolution: str | None = None  # how it left the list: replayed, or outdated
+    resolved_at: str | None = None
 
     @classmethod
-    def from_entry(cls, entry_id: str, fields: dict[str, str]) -> DeadLetter:
-        """Parse a dead-letter stream entry written with `dead_letter_fields`."""
-        status = fields.get("status_code", "")
+    def of_entry(
+        cls,
+        source_id: str,
+        source_fields: dict[str, str],
+        *,
+        function: str,
+        reason: str,
+        status_code: int | None,
+        body_excerpt: str,
+        deliveries: int,
+        failed_at: datetime | None = None,
+    ) -> DeadLetter:
+        """The letter for a stream entry that failed in `function` for `reason`."""
+        fields = {k: v for k, v in source_fields.items() if k not in DEAD_LETTER_FIELDS}
         return cls(
-            id=entry_id,
-            source_id=fields.get("source_id", ""),
+            id=source_id,
+            source_id=source_id,
             type=fields.get("type", ""),
             order_id=fields.get("order_id", ""),
-            function=fields.get("function", ""),
-            reason=fields.get("reason", ""),
-            status_code=int(status) if status.isdigit() else None,
-            body_excerpt=fields.get("body_excerpt", ""),
-            deliveries=int(fields.get("deliveries") or 0),
-            failed_at=fields.get("failed_at", ""),
-            source_fields={k: v for k, v in fields.items() if k not in DEAD_LETTER_FIELDS},
+            function=function,
+            reason=reason,
+            status_code=status_code,
+            body_excerpt=excerpt(body_excerpt),
+            deliveries=deliveries,
+            failed_at=(failed_at or utcnow()).isoformat(),
+            source_fields=fields,
+        )
+
+    def stream_fields(self) -> dict[str, str]:
+        """The dead-letter stream copy: the source entry's fields plus why and where it failed."""
+        return {
+            **self.source_fields,
+            "source_id": self.source_id,
+            "function": self.function,
+            "reason": self.reason,
+            "status_code": "" if self.status_code is None else str(self.status_code),
+            "body_excerpt": self.body_excerpt,
+            "deliveries": str(self.deliveries),
+            "failed_at": self.failed_at,
+        }
+
+    def to_document(self, stream: str) -> Document:
+        """The MongoDB document (`_id` = the letter id), for the saga stream `stream`."""
+        doc = self.model_dump(exclude={"id", "failed_at"})
+        return {
+            "_id": self.id,
+            "stream": stream,
+            **doc,
+            "failed_at": datetime.fromisoformat(self.failed_at),
+        }
+
+    @classmethod
+    def from_document(cls, doc: Document) -> DeadLetter:
+        """Read a letter stored by `to_document`."""
+        resolved = doc.get("resolved_at")
+        return cls.model_validate(
+            {
+                **{k: v for k, v in doc.items() if k not in ("_id", "stream")},
+                "id": doc["_id"],
+                "failed_at": doc["failed_at"].isoformat(),
+                "resolved_at": resolved.isoformat() if resolved else None,
+            }
         )
 
     def to_public(self) -> dict[str, object]:
         """The contract's list shape (without the source entry's payload)."""
-        return self.model_dump(exclude={"source_fields"})
+        return self.model_dump(exclude={"source_fields", "resolution", "resolved_at"})
 
 
 @dataclass(frozen=True)
 class Replayed:
-    """A dead letter put back on the saga stream: its id and the new stream entry id."""
+    """A dead letter put back on the saga stream (its new entry id), or why it was not."""
 
     replayed: str
-    new_id: str
+    new_id: str | None
+    skipped: str | None = None  # the reason an outdated letter was resolved without replaying
+
+    def to_json(self) -> dict[str, str | None]:
+        """`{"replayed","new_id"}`, plus `"skipped"` with the reason when nothing was appended."""
+        body: dict[str, str | None] = {"replayed": self.replayed, "new_id": self.new_id}
+        if self.skipped:
+            body["skipped"] = self.skipped
+        return body
+
+
+# The order status an event belongs to: the state the order is in when the event is its news.
+_STAGE_OF: dict[EventType, OrderStatus] = {
+    EventType.DELIVERY_FAILED: OrderStatus.STOCK_RESERVED,
+    EventType.STOCK_REJECTED: OrderStatus.CANCELLED,
+    EventType.STOCK_RELEASED: OrderStatus.CANCELLED,
+}
+
+
+def _rank(status: OrderStatus) -> int:
+    return HAPPY_PATH.index(status) if status in HAPPY_PATH else len(HAPPY_PATH)
+
+
+def outdated_by(event: SagaEvent, order: Order) -> str | None:
+    """Why replaying `event` would append events older than the order's state; None if not."""
+    stage = status_after(event) or _STAGE_OF.get(event.type)
+    if stage is None or stage is order.status:
+        return None
+    if order.status.is_final or _rank(order.status) > _rank(stage):
+        return f"the order is already {order.status.value}, past this {event.type.value}"
+    return None
 
 
 class DeadLetters:
-    """The dead-letter stream of one saga stream."""
+    """The dead letters of one saga stream: kept in MongoDB, with a copy on a Redis stream."""
 
-    def __init__(self, client: redis.Redis, stream_name: str, dead_letter_stream: str) -> None:
+    def __init__(
+        self, db: Database[Document], client: redis.Redis, stream_name: str, copy_stream: str
+    ) -> None:
+        self.collection: Collection[Document] = db.dead_letters
+        self.orders = OrderRepository(db)
         self.client = client
         self.stream_name = stream_name
-        self.name = dead_letter_stream
+        self.copy_stream = copy_stream
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> DeadLetters:
-        """The dead letters named in the settings, on the shared Redis client."""
+        """The dead letters named in the settings, on the shared clients."""
         settings = settings or get_settings()
-        return cls(get_redis(settings), settings.stream_name, settings.dead_letter_stream)
+        return cls(
+            get_database(settings),
+            get_redis(settings),
+            settings.stream_name,
+            settings.dead_letter_stream,
+        )
+
+    def keep(self, letter: DeadLetter) -> None:
+        """Store a letter in MongoDB, once per source entry (a repeat changes nothing).
+
+        The connector calls this before it acknowledges the entry; raises `Unavailable` when
+        MongoDB cannot be reached, so the entry stays pending and is parked again later.
+        """
+        doc = letter.to_document(self.stream_name)
+        doc["resolved_at"] = None
+        try:
+            self.collection.update_one({"_id": letter.id}, {"$setOnInsert": doc}, upsert=True)
+        except PyMongoError as exc:
+            raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
+
+    def _open(self) -> Document:
+        return {"stream": self.stream_name, "resolved_at": None}
 
     def letters(self, limit: int = 1000) -> list[DeadLetter]:
-        """The oldest `limit` dead letters, oldest first."""
+        """The oldest `limit` letters waiting for an operator, oldest first."""
         try:
-            entries: list[tuple[str, dict[str, str]]] = self.client.xrange(self.name, count=limit)  # type: ignore[assignment]
-        except redis.RedisError as exc:
-            raise Unavailable(f"Redis is not reachable: {exc}") from exc
-        return [DeadLetter.from_entry(entry_id, fields) for entry_id, fields in entries]
+            docs = self.collection.find(self._open()).sort("failed_at", ASCENDING).limit(limit)
+            return [DeadLetter.from_document(doc) for doc in docs]
+        except PyMongoError as exc:
+            raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
+
+    def of_order(self, order_id: str) -> list[DeadLetter]:
+        """Every letter about one order, resolved ones included, oldest first."""
+        docs = self.collection.find({"order_id": order_id, "stream": self.stream_name})
+        letters = [DeadLetter.from_document(doc) for doc in docs]
+        return sorted(letters, key=lambda letter: letter.failed_at)
 
     def count(self) -> int:
-        """How many dead letters wait for an operator."""
-        return int(self.client.xlen(self.name))
+        """How many letters wait for an operator."""
+        try:
+            return int(self.collection.count_documents(self._open()))
+        except PyMongoError as exc:
+            raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
 
     def get(self, dead_letter_id: str) -> DeadLetter:
-        """One dead letter; NotFound if there is none with this id."""
+        """One letter (resolved ones too); NotFound if there is none with this id."""
         if not _ENTRY_ID.match(dead_letter_id):
             raise NotFound(f"no dead letter has id {dead_letter_id[:64]}", "id")
-        found: list[tuple[str, dict[str, str]]] = self.client.xrange(  # type: ignore[assignment]
-            self.name, dead_letter_id, dead_letter_id
-        )
-        if not found:
+        try:
+            doc = self.collection.find_one({"_id": dead_letter_id, "stream": self.stream_name})
+        except PyMongoError as exc:
+            raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
+        if doc is None:
             raise NotFound(f"no dead letter has id {dead_letter_id}", "id")
-        return DeadLetter.from_entry(*found[0])
+        return DeadLetter.from_document(doc)
+
+    def _outdated(self, letter: DeadLetter) -> str | None:
+        try:
+            event = SagaEvent.from_fields(letter.source_fields)
+        except (KeyError, ValueError):
+            return None  # not a saga event: it goes back as it was (and is parked again)
+        if not event.order_id:
+            return None
+        order = self.orders.get(event.order_id)
+        if order is None:
+            return f"no order has id {event.order_id}"
+        return outdated_by(event, order)
+
+    def _resolve(self, letter_id: str, resolution: str) -> None:
+        self.collection.update_one({"_id": letter_id}, {"$set": {"resolution": resolution}})
 
     def replay(self, dead_letter_id: str) -> Replayed:
-        """Re-append the original event to the saga stream and delete the dead letter, atomically.
+        """Put the letter's event back on the saga stream once, or resolve it as outdated.
 
-        WATCH on the dead-letter stream makes a concurrent replay of the same letter (or any
-        write to that stream in between) abort this transaction, so an event is put back once.
+        The letter is claimed first (a conditional update), so two replays of one letter append
+        its event once; if Redis cannot take it, the claim is given back.
         """
-        for _ in range(_REPLAY_ATTEMPTS):
-            with self.client.pipeline(transaction=True) as pipe:
-                try:
-                    pipe.watch(self.name)  # type: ignore[no-untyped-call]
-                    letter = self.get(dead_letter_id)
-                    pipe.multi()
-                    pipe.xadd(self.stream_name, letter.source_fields)  # type: ignore[arg-type]
-                    pipe.xdel(self.name, dead_letter_id)
-                    new_id, _deleted = pipe.execute()
-                    return Replayed(replayed=dead_letter_id, new_id=str(new_id))
-                except redis.WatchError:
-                    continue
-                except redis.RedisError as exc:
-                    raise Unavailable(f"Redis is not reachable: {exc}") from exc
-        raise Unavailable("the dead-letter stream kept changing; retry the replay")
+        letter = self.get(dead_letter_id)
+        if letter.resolved_at is not None:
+            raise NotFound(f"dead letter {dead_letter_id} was already {letter.resolution}", "id")
+        try:
+            outdated = self._outdated(letter)
+            claimed = self.collection.find_one_and_update(
+                {"_id": letter.id, "resolved_at": None},
+                {"$set": {"resolved_at": utcnow(), "resolution": "replaying"}},
+            )
+        except PyMongoError as exc:
+            raise Unavailable(f"MongoDB is not reachable: {exc}") from exc
+        if claimed is None:
+            raise NotFound(f"dead letter {dead_letter_id} was already replayed", "id")
+        if outdated is not None:
+            self._resolve(letter.id, f"not replayed: {outdated}")
+            return Replayed(replayed=letter.id, new_id=None, skipped=outdated)
+        try:
+            new_id = str(self.client.xadd(self.stream_name, letter.source_fields))  # type: ignore[arg-type]
+        except redis.RedisError as exc:
+            self.collection.update_one(
+                {"_id": letter.id}, {"$set": {"resolved_at": None, "resolution": None}}
+            )
+            raise Unavailable(f"Redis is not reachable: {exc}") from exc
+        self._resolve(letter.id, f"replayed as {new_id}")
+        return Replayed(replayed=letter.id, new_id=new_id)
 
     def replay_all(self) -> list[Replayed]:
-        """Replay every dead letter there is now, oldest first (not those parked meanwhile)."""
-        newest: list[tuple[str, dict[str, str]]] = self.client.xrevrange(self.name, count=1)  # type: ignore[assignment]
-        if not newest:
-            return []
+        """Replay every letter waiting now, oldest first (not those parked meanwhile)."""
         replayed: list[Replayed] = []
-        start = "-"
-        while True:
-            batch: list[tuple[str, dict[str, str]]] = self.client.xrange(  # type: ignore[assignment]
-                self.name, start, newest[0][0], count=100
-            )
-            for entry_id, _fields in batch:
-                try:
-                    replayed.append(self.replay(entry_id))
-                except NotFound:
-                    continue  # replayed meanwhile by someone else
-            if len(batch) < 100:
-                return replayed
-            start = "(" + batch[-1][0]
+        for letter in self.letters(limit=100_000):
+            try:
+                replayed.append(self.replay(letter.id))
+            except NotFound:
+                continue  # replayed meanwhile by someone else
+        return replayed

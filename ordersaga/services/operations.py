@@ -82,11 +82,13 @@ def stock_levels(db: Database[Document]) -> list[Document]:
     return rows
 
 
-def stream_health(client: redis.Redis, settings: Settings) -> dict[str, int]:
+def stream_health(
+    db: Database[Document], client: redis.Redis, settings: Settings
+) -> dict[str, int]:
     """The saga stream's length, entries pending in the connector group, and dead letters."""
     groups = group_states(client, settings.stream_name)
     pending = sum(g.pending for g in groups if g.name == settings.connector_group)
-    dead = DeadLetters(client, settings.stream_name, settings.dead_letter_stream).count()
+    dead = DeadLetters(db, client, settings.stream_name, settings.dead_letter_stream).count()
     return {
         "length": int(client.xlen(settings.stream_name)),
         "pending": pending,
@@ -110,6 +112,6 @@ def summary(db: Database[Document], client: redis.Redis, settings: Settings) -> 
         },
         "throughput": throughput(db, now),
         "stock": stock_levels(db),
-        "stream": stream_health(client, settings),
+        "stream": stream_health(db, client, settings),
         "at": now.isoformat(),
     }

@@ -9,8 +9,8 @@ import redis
 from pydantic import BaseModel
 
 from ordersaga.adapters.mongo import OrderRepository
-from ordersaga.domain.events import SagaEvent, status_after
-from ordersaga.services.dead_letters import DeadLetters
+from ordersaga.domain.events import EventType, SagaEvent, status_after
+from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 
 _SCAN_BATCH = 1000
 
@@ -80,6 +80,19 @@ def _stream_steps(client: redis.Redis, stream: str, order_id: str) -> list[Trail
         start = "(" + batch[-1][0]
 
 
+def _letter_step(letter: DeadLetter) -> TrailStep:
+    resolution = f"; {letter.resolution}" if letter.resolution else ""
+    return TrailStep(
+        cursor=None,
+        event_id=letter.source_fields.get("id", ""),
+        type=letter.type or None,
+        status=None,
+        at=letter.failed_at,
+        reason=f"dead letter ({letter.function or '-'}): {letter.reason}{resolution}",
+        dead_letter_id=letter.id,
+    )
+
+
 def order_trail(
     client: redis.Redis,
     stream: str,
@@ -87,29 +100,19 @@ def order_trail(
     orders: Callable[[], OrderRepository] | None,
     order_id: str,
 ) -> Trail:
-    """The saga trail of an order, read from the stream; from Mongo's history when trimmed.
+    """The saga trail of an order, read from the stream; from MongoDB's history when the stream
+    no longer has its start (trimmed, or Redis lost its data). Dead letters come from MongoDB.
 
-    `orders` is only called (and MongoDB only reached) when the stream has no entry left.
+    `orders` is only called (and the order only read) when the stream lacks `order.placed`.
     """
     steps = _stream_steps(client, stream, order_id)
-    for letter in dead_letters.letters():
-        if letter.order_id == order_id:
-            steps.append(
-                TrailStep(
-                    cursor=None,
-                    event_id=letter.source_fields.get("id", ""),
-                    type=letter.type,
-                    status=None,
-                    at=letter.failed_at,
-                    reason=f"dead letter ({letter.function}): {letter.reason}",
-                    dead_letter_id=letter.id,
-                )
-            )
-    if any(step.cursor for step in steps):
-        return Trail(order_id=order_id, source="stream", steps=steps)
+    letters = [_letter_step(letter) for letter in dead_letters.of_order(order_id)]
+    if any(step.type == EventType.ORDER_PLACED.value for step in steps):
+        return Trail(order_id=order_id, source="stream", steps=steps + letters)
     order = orders().get(order_id) if orders is not None else None
     if order is None:
-        return Trail(order_id=order_id, source="none", steps=steps)
+        source: Literal["stream", "none"] = "stream" if steps else "none"
+        return Trail(order_id=order_id, source=source, steps=steps + letters)
     history = [
         TrailStep(
             cursor=None,
@@ -121,4 +124,4 @@ def order_trail(
         )
         for entry in order.history
     ]
-    return Trail(order_id=order_id, source="history", steps=history + steps)
+    return Trail(order_id=order_id, source="history", steps=history + letters)

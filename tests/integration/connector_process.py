@@ -13,6 +13,17 @@ from pathlib import Path
 
 import redis
 
+from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.adapters.settings import Settings
+from ordersaga.domain.models import (
+    Customer,
+    HistoryEntry,
+    Order,
+    OrderLine,
+    OrderStatus,
+    utcnow,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Fast enough for tests: reclaimed after 1.5 s idle, three deliveries with short backoff.
@@ -91,3 +102,22 @@ def group_lag(client: redis.Redis, stream: str, group: str) -> int | None:
         if info["name"] == group:
             return None if info["lag"] is None else int(info["lag"])
     return None
+
+
+def store_order(env: dict[str, str], order_id: str, status: OrderStatus) -> None:
+    """An order document in `status` for a synthetic event (a replay checks the order's state)."""
+    now = utcnow()
+    db = get_database(Settings(mongo_url=env["MONGO_URL"], mongo_db=env["MONGO_DB"]))
+    OrderRepository(db).insert(
+        Order(
+            order_id=order_id,
+            customer=Customer(name="Ada", address="1 Loop St"),
+            lines=[OrderLine(sku="PIZ-MARG", name="Pizza", quantity=1, unit_price_cents=900)],
+            total_cents=900,
+            status=status,
+            history=[HistoryEntry(status=status, at=now, event_id=f"e-{order_id}")],
+            placed_event_id=f"placed-{order_id}",
+            created_at=now,
+            updated_at=now,
+        )
+    )

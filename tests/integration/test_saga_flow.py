@@ -11,7 +11,7 @@ import requests
 
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus
-from ordersaga.services.dead_letters import DeadLetters, dead_letter_fields
+from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from ordersaga.services.delivery import delivery_fails
 from tests.integration.connector_process import (
     ConnectorProcess,
@@ -163,13 +163,14 @@ def test_connector_log_names_each_invocation(flow: tuple[SagaStack, ConnectorPro
     assert '"function": "dispatch-delivery"' in log
 
 
-def test_operator_replays_a_dead_letter_through_the_gateway(saga: SagaStack) -> None:
-    client = redis.Redis.from_url(saga.settings.redis_url, decode_responses=True)
+def test_operator_replay_of_an_outdated_letter_appends_no_old_event(saga: SagaStack) -> None:
     order_id = _place_until(saga, fails=False, PIZ_MARG=1)
     wait_until(lambda: _status(saga, order_id) is S.DISPATCHED, "the order to be dispatched")
+    wait_until(lambda: _connector_idle(saga), "the connector to settle the saga so far")
     placed = saga.events_of(order_id, EventType.ORDER_PLACED)[0]
-    # Park its order.placed as if reserve-stock had kept failing on it.
-    letter = dead_letter_fields(
+    # Park its order.placed as if reserve-stock had kept failing on it after it did run.
+    letters = DeadLetters.from_settings(saga.settings)
+    letter = DeadLetter.of_entry(
         "0-1",
         placed.to_fields(),
         function="reserve-stock",
@@ -178,22 +179,25 @@ def test_operator_replays_a_dead_letter_through_the_gateway(saga: SagaStack) -> 
         body_excerpt="{}",
         deliveries=5,
     )
-    letter_id = client.xadd(saga.settings.dead_letter_stream, letter)  # type: ignore[arg-type]
+    letters.keep(letter)
     url = f"{saga.gateway.url}/function/dead-letters"
+    before = saga.events_of(order_id)
 
-    listed = requests.get(url, timeout=30)
-    refused = requests.post(f"{url}/{letter_id}/replay", timeout=30)
-    wrong = requests.post(f"{url}/{letter_id}/replay", auth=("admin", "nope"), timeout=30)
-    replayed = requests.post(f"{url}/{letter_id}/replay", auth=saga.gateway.auth, timeout=30)
+    listed = requests.get(url, auth=saga.gateway.auth, timeout=30)
+    refused = requests.post(f"{url}/{letter.id}/replay", timeout=30)
+    wrong = requests.post(f"{url}/{letter.id}/replay", auth=("admin", "nope"), timeout=30)
+    replayed = requests.post(f"{url}/{letter.id}/replay", auth=saga.gateway.auth, timeout=30)
 
     assert listed.status_code == 200
-    assert [item["id"] for item in listed.json()] == [letter_id]
+    assert [item["id"] for item in listed.json()] == [letter.id]
     assert (refused.status_code, wrong.status_code) == (401, 401)
     assert replayed.status_code == 200, replayed.text
-    assert replayed.json()["replayed"] == letter_id
-    assert requests.get(url, timeout=30).json() == []
-    # The replayed event is delivered again; reserve-stock sees a duplicate and changes nothing.
-    assert len(saga.events_of(order_id, EventType.ORDER_PLACED)) == 2
-    wait_until(lambda: _connector_idle(saga), "the connector to settle the replayed entry")
+    assert replayed.json() == {
+        "replayed": letter.id,
+        "new_id": None,
+        "skipped": "the order is already DISPATCHED, past this order.placed",
+    }
+    assert requests.get(url, auth=saga.gateway.auth, timeout=30).json() == []
+    assert saga.events_of(order_id) == before  # nothing older appended after newer events
     statuses = [entry.status for entry in saga.order(order_id).history]
     assert statuses == [S.PENDING, S.STOCK_RESERVED, S.DISPATCHED]

@@ -1,4 +1,4 @@
-"""Dead letters: listed, shown and replayed by the service, the function and the CLI."""
+"""Dead letters: kept in MongoDB, listed, shown and replayed by the service, function and CLI."""
 
 from __future__ import annotations
 
@@ -11,32 +11,56 @@ from types import ModuleType
 from typing import Any
 
 import fakeredis
+import mongomock
 import pytest
 
 from gateway.runtime import load_handler
 from ordersaga import cli
 from ordersaga.adapters import settings as settings_module
+from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.errors import NotFound
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.services import dead_letters as dead_letters_module
-from ordersaga.services.dead_letters import DeadLetters, dead_letter_fields
+from ordersaga.domain.models import Customer, HistoryEntry, Order, OrderLine, OrderStatus, utcnow
+from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 
 STREAM = "orders.events"
 DEAD = "orders.dead"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _event(order_id: str) -> SagaEvent:
-    return SagaEvent(
-        id=f"placed-{order_id}", type=EventType.ORDER_PLACED, order_id=order_id, data={"n": 1}
+def _event(order_id: str, type_: EventType = EventType.ORDER_PLACED) -> SagaEvent:
+    return SagaEvent(id=f"{type_.value}-{order_id}", type=type_, order_id=order_id, data={"n": 1})
+
+
+def _store_order(order_id: str, status: OrderStatus = OrderStatus.PENDING) -> None:
+    now = utcnow()
+    OrderRepository(get_database()).insert(
+        Order(
+            order_id=order_id,
+            customer=Customer(name="Ada", address="1 Loop St"),
+            lines=[OrderLine(sku="PIZ-MARG", name="Pizza", quantity=1, unit_price_cents=900)],
+            total_cents=900,
+            status=status,
+            history=[HistoryEntry(status=status, at=now, event_id=f"e-{order_id}")],
+            placed_event_id=f"placed-{order_id}",
+            created_at=now,
+            updated_at=now,
+        )
     )
 
 
-def _park(r: fakeredis.FakeRedis, order_id: str) -> tuple[str, dict[str, str]]:
-    """Put an event on the stream and dead-letter it as the connector does."""
-    fields = _event(order_id).to_fields()
+def _park(
+    letters: DeadLetters,
+    r: fakeredis.FakeRedis,
+    order_id: str,
+    type_: EventType = EventType.ORDER_PLACED,
+    status: OrderStatus = OrderStatus.PENDING,
+) -> tuple[str, dict[str, str]]:
+    """Store an order, put an event about it on the stream and park it as the connector does."""
+    _store_order(order_id, status)
+    fields = _event(order_id, type_).to_fields()
     source_id = r.xadd(STREAM, fields)
-    letter = dead_letter_fields(
+    letter = DeadLetter.of_entry(
         source_id,
         fields,
         function="reserve-stock",
@@ -45,23 +69,31 @@ def _park(r: fakeredis.FakeRedis, order_id: str) -> tuple[str, dict[str, str]]:
         body_excerpt='{"error":"internal"}',
         deliveries=5,
     )
-    return r.xadd(DEAD, letter), fields
+    letters.keep(letter)
+    return letter.id, fields
 
 
 @pytest.fixture
-def r() -> fakeredis.FakeRedis:
-    return fakeredis.FakeRedis(decode_responses=True)
+def r(fake_redis: fakeredis.FakeRedis) -> fakeredis.FakeRedis:
+    return fake_redis
 
 
 @pytest.fixture
-def letters(r: fakeredis.FakeRedis) -> DeadLetters:
-    return DeadLetters(r, STREAM, DEAD)
+def letters(
+    fake_mongo: mongomock.MongoClient, r: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DeadLetters]:
+    monkeypatch.setenv("GATEWAY_PASSWORD", "s3cret")
+    monkeypatch.setenv("STREAM_NAME", STREAM)
+    monkeypatch.setenv("DEAD_LETTER_STREAM", DEAD)
+    settings_module.get_settings.cache_clear()
+    yield DeadLetters.from_settings()
+    settings_module.get_settings.cache_clear()
 
 
 def test_listed_dead_letter_says_what_failed_where_and_why(
     r: fakeredis.FakeRedis, letters: DeadLetters
 ) -> None:
-    letter_id, _ = _park(r, "o1")
+    letter_id, _ = _park(letters, r, "o1")
 
     [letter] = [item.to_public() for item in letters.letters()]
 
@@ -73,34 +105,66 @@ def test_listed_dead_letter_says_what_failed_where_and_why(
     )
     assert (letter["reason"], letter["status_code"], letter["deliveries"]) == ("HTTP 500", 500, 5)
     assert letter["body_excerpt"] == '{"error":"internal"}'
-    assert letter["source_id"]
+    assert letter["source_id"] == letter_id
     assert letter["failed_at"]
 
 
+def test_letters_live_in_mongodb_and_survive_the_loss_of_redis(
+    r: fakeredis.FakeRedis, letters: DeadLetters
+) -> None:
+    ids = [_park(letters, r, f"o{i}")[0] for i in range(3)]
+
+    r.flushall()
+
+    assert [letter.id for letter in letters.letters()] == ids
+    assert letters.count() == 3
+
+
+def test_keeping_the_same_letter_twice_stores_it_once(
+    r: fakeredis.FakeRedis, letters: DeadLetters
+) -> None:
+    letter_id, fields = _park(letters, r, "o1")
+    again = DeadLetter.of_entry(
+        letter_id,
+        fields,
+        function="f",
+        reason="later",
+        status_code=None,
+        body_excerpt="",
+        deliveries=6,
+    )
+
+    letters.keep(again)
+
+    [letter] = letters.letters()
+    assert (letter.id, letter.reason) == (letter_id, "HTTP 500")
+
+
 def test_long_bodies_are_cut_to_an_excerpt() -> None:
-    fields = dead_letter_fields(
+    letter = DeadLetter.of_entry(
         "1-0", {}, function="f", reason="r", status_code=500, body_excerpt="x" * 5000, deliveries=1
     )
 
-    assert len(fields["body_excerpt"]) == 500
+    assert len(letter.body_excerpt) == 500
 
 
-def test_replay_puts_the_original_event_back_and_removes_the_dead_letter(
+def test_replay_puts_the_original_event_back_and_resolves_the_letter(
     r: fakeredis.FakeRedis, letters: DeadLetters
 ) -> None:
-    letter_id, fields = _park(r, "o1")
+    letter_id, fields = _park(letters, r, "o1")
 
     replayed = letters.replay(letter_id)
 
     assert replayed.replayed == letter_id
     [(_new_id, appended)] = r.xrange(STREAM, replayed.new_id, replayed.new_id)
     assert appended == fields
-    assert r.xlen(DEAD) == 0
-    assert SagaEvent.from_fields(appended).id == "placed-o1"
+    assert letters.letters() == []
+    assert letters.get(letter_id).resolution == f"replayed as {replayed.new_id}"
+    assert SagaEvent.from_fields(appended).id == "order.placed-o1"
 
 
 def test_a_dead_letter_is_replayed_once(r: fakeredis.FakeRedis, letters: DeadLetters) -> None:
-    letter_id, _ = _park(r, "o1")
+    letter_id, _ = _park(letters, r, "o1")
     letters.replay(letter_id)
 
     with pytest.raises(NotFound):
@@ -111,13 +175,71 @@ def test_a_dead_letter_is_replayed_once(r: fakeredis.FakeRedis, letters: DeadLet
 def test_replay_all_replays_every_dead_letter_oldest_first(
     r: fakeredis.FakeRedis, letters: DeadLetters
 ) -> None:
-    ids = [_park(r, f"o{i}")[0] for i in range(3)]
+    ids = [_park(letters, r, f"o{i}")[0] for i in range(3)]
 
     replayed = letters.replay_all()
 
     assert [item.replayed for item in replayed] == ids
     assert [fields["order_id"] for _, fields in r.xrange(STREAM)][3:] == ["o0", "o1", "o2"]
-    assert r.xlen(DEAD) == 0
+    assert letters.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("type_", "status"),
+    [
+        (EventType.ORDER_PLACED, OrderStatus.STOCK_RESERVED),
+        (EventType.STOCK_RESERVED, OrderStatus.DISPATCHED),
+        (EventType.STOCK_RESERVED, OrderStatus.DELIVERED),
+        (EventType.DELIVERY_FAILED, OrderStatus.CANCELLED),
+        (EventType.ORDER_PLACED, OrderStatus.CANCELLED),
+    ],
+)
+def test_replay_of_an_event_the_order_has_moved_past_appends_nothing(
+    r: fakeredis.FakeRedis, letters: DeadLetters, type_: EventType, status: OrderStatus
+) -> None:
+    letter_id, _ = _park(letters, r, "o1", type_, status)
+
+    replayed = letters.replay(letter_id)
+
+    assert replayed.new_id is None
+    assert replayed.skipped == f"the order is already {status.value}, past this {type_.value}"
+    assert r.xlen(STREAM) == 1  # only the original entry
+    assert letters.count() == 0
+    assert letters.get(letter_id).resolution == f"not replayed: {replayed.skipped}"
+
+
+@pytest.mark.parametrize(
+    ("type_", "status"),
+    [
+        (EventType.ORDER_PLACED, OrderStatus.PENDING),
+        (EventType.STOCK_RESERVED, OrderStatus.STOCK_RESERVED),
+        (EventType.DELIVERY_FAILED, OrderStatus.STOCK_RESERVED),
+        (EventType.ORDER_CANCELLED, OrderStatus.CANCELLED),
+    ],
+)
+def test_replay_of_an_event_of_the_orders_current_state_is_appended(
+    r: fakeredis.FakeRedis, letters: DeadLetters, type_: EventType, status: OrderStatus
+) -> None:
+    letter_id, _ = _park(letters, r, "o1", type_, status)
+
+    assert letters.replay(letter_id).new_id is not None
+    assert r.xlen(STREAM) == 2
+
+
+def test_replay_for_an_unknown_order_appends_nothing(
+    r: fakeredis.FakeRedis, letters: DeadLetters
+) -> None:
+    fields = _event("ghost").to_fields()
+    letter = DeadLetter.of_entry(
+        r.xadd(STREAM, fields), fields, function="reserve-stock", reason="HTTP 404",
+        status_code=404, body_excerpt="", deliveries=3,
+    )  # fmt: skip
+    letters.keep(letter)
+
+    replayed = letters.replay(letter.id)
+
+    assert (replayed.new_id, replayed.skipped) == (None, "no order has id ghost")
+    assert r.xlen(STREAM) == 1
 
 
 def test_unknown_or_malformed_ids_are_not_found(letters: DeadLetters) -> None:
@@ -144,16 +266,8 @@ class FakeContext:
 
 
 @pytest.fixture
-def shared_redis(
-    r: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[fakeredis.FakeRedis]:
-    monkeypatch.setattr(dead_letters_module, "get_redis", lambda settings=None: r)
-    monkeypatch.setenv("GATEWAY_PASSWORD", "s3cret")
-    monkeypatch.setenv("STREAM_NAME", STREAM)
-    monkeypatch.setenv("DEAD_LETTER_STREAM", DEAD)
-    settings_module.get_settings.cache_clear()
-    yield r
-    settings_module.get_settings.cache_clear()
+def shared_redis(r: fakeredis.FakeRedis, letters: DeadLetters) -> fakeredis.FakeRedis:
+    return r
 
 
 @pytest.fixture
@@ -172,9 +286,9 @@ def _call(function: ModuleType, event: FakeEvent) -> tuple[int, Any]:
 
 
 def test_function_lists_dead_letters(
-    function: ModuleType, shared_redis: fakeredis.FakeRedis
+    function: ModuleType, shared_redis: fakeredis.FakeRedis, letters: DeadLetters
 ) -> None:
-    letter_id, _ = _park(shared_redis, "o1")
+    letter_id, _ = _park(letters, shared_redis, "o1")
 
     status, body = _call(function, FakeEvent("GET"))
 
@@ -187,9 +301,9 @@ def test_function_lists_dead_letters(
 
 
 def test_function_replays_with_the_admin_password(
-    function: ModuleType, shared_redis: fakeredis.FakeRedis
+    function: ModuleType, shared_redis: fakeredis.FakeRedis, letters: DeadLetters
 ) -> None:
-    letter_id, _ = _park(shared_redis, "o1")
+    letter_id, _ = _park(letters, shared_redis, "o1")
 
     status, body = _call(
         function, FakeEvent("POST", f"/{letter_id}/replay", headers=_basic("admin", "s3cret"))
@@ -197,7 +311,7 @@ def test_function_replays_with_the_admin_password(
 
     assert status == 200
     assert body["replayed"] == letter_id
-    assert shared_redis.xlen(DEAD) == 0
+    assert letters.count() == 0
     assert shared_redis.xrange(STREAM, body["new_id"], body["new_id"])
 
 
@@ -207,23 +321,29 @@ def test_function_replays_with_the_admin_password(
     ids=["none", "wrong-password", "wrong-user", "garbage"],
 )
 def test_function_refuses_a_replay_without_the_admin_password(
-    function: ModuleType, shared_redis: fakeredis.FakeRedis, headers: dict[str, str]
+    function: ModuleType,
+    shared_redis: fakeredis.FakeRedis,
+    letters: DeadLetters,
+    headers: dict[str, str],
 ) -> None:
-    letter_id, _ = _park(shared_redis, "o1")
+    letter_id, _ = _park(letters, shared_redis, "o1")
 
     status, body = _call(function, FakeEvent("POST", f"/{letter_id}/replay", headers=headers))
 
     assert status == 401
     assert body["error"] == "unauthorized"
-    assert shared_redis.xlen(DEAD) == 1
+    assert letters.count() == 1
 
 
 def test_function_refuses_every_replay_when_no_password_is_configured(
-    function: ModuleType, shared_redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+    function: ModuleType,
+    shared_redis: fakeredis.FakeRedis,
+    letters: DeadLetters,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GATEWAY_PASSWORD", "")
     settings_module.get_settings.cache_clear()
-    letter_id, _ = _park(shared_redis, "o1")
+    letter_id, _ = _park(letters, shared_redis, "o1")
 
     status, _ = _call(
         function, FakeEvent("POST", f"/{letter_id}/replay", headers=_basic("admin", ""))
@@ -245,10 +365,10 @@ def test_function_answers_404_for_an_unknown_dead_letter(function: ModuleType) -
 
 
 def test_cli_lists_and_replays_dead_letters(
-    shared_redis: fakeredis.FakeRedis, capsys: pytest.CaptureFixture[str]
+    shared_redis: fakeredis.FakeRedis, letters: DeadLetters, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first, _ = _park(shared_redis, "o1")
-    second, _ = _park(shared_redis, "o2")
+    first, _ = _park(letters, shared_redis, "o1")
+    second, _ = _park(letters, shared_redis, "o2")
 
     cli.main(["dead-letters", "list", "--json"])
     listed = json.loads(capsys.readouterr().out)
@@ -260,7 +380,7 @@ def test_cli_lists_and_replays_dead_letters(
     assert [letter["id"] for letter in listed] == [first, second]
     assert [item["replayed"] for item in replayed] == [first]
     assert [item["replayed"] for item in replayed_all] == [second]
-    assert shared_redis.xlen(DEAD) == 0
+    assert letters.count() == 0
 
 
 def test_cli_reports_an_unknown_dead_letter_on_stderr(

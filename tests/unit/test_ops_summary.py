@@ -10,6 +10,7 @@ import pytest
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.models import OrderStatus, utcnow
+from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from ordersaga.services.operations import throughput
 from tests.unit.conftest import FakeContext, FakeEvent, post_json
 from tests.unit.handlers import load
@@ -32,7 +33,12 @@ def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis)
     OrderRepository(get_database()).advance(
         cancelled["_id"], OrderStatus.CANCELLED, "e-cancel", reason="test"
     )
-    fake_redis.xadd("orders.dead", {"id": "x"})
+    DeadLetters.from_settings().keep(
+        DeadLetter.of_entry(
+            "1-1", {"id": "x"}, function="", reason="malformed entry: no type",
+            status_code=None, body_excerpt="", deliveries=1,
+        )
+    )  # fmt: skip
 
     response = ops_summary.handle(FakeEvent(), FakeContext())
     body = json.loads(response["body"])

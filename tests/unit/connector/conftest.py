@@ -16,7 +16,9 @@ from connector.invoke import Outcome
 from connector.ledger import Delivery, Ledger
 from connector.processing import EntryProcessor, RetryPolicy
 from ordersaga.adapters.settings import Settings
+from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.services.dead_letters import DeadLetter
 
 STREAM = "orders.events"
 GROUP = "saga-connector"
@@ -47,6 +49,20 @@ class ScriptedFunctions:
     def calls_to(self, function: str) -> list[str]:
         """Event ids this function was invoked with, in order."""
         return [event["id"] for name, event in self.calls if name == function]
+
+
+@dataclass
+class KeptLetters:
+    """Where the connector keeps dead letters (MongoDB in production); `down` makes it fail."""
+
+    letters: list[DeadLetter] = field(default_factory=list)
+    down: bool = False
+
+    def keep(self, letter: DeadLetter) -> None:
+        if self.down:
+            raise Unavailable("MongoDB is not reachable: test")
+        if all(kept.id != letter.id for kept in self.letters):
+            self.letters.append(letter)
 
 
 class StaticRoutes:
@@ -158,13 +174,16 @@ def processor(
     functions: ScriptedFunctions,
     max_deliveries: int = 3,
     stop: threading.Event | None = None,
+    letters: KeptLetters | None = None,
+    unreachable_deadline_s: float = 600.0,
 ) -> EntryProcessor:
     return EntryProcessor(
         ledger,
         StaticRoutes(routes),
         functions,
-        RetryPolicy(max_deliveries, base_s=0.5, cap_s=4.0),
+        RetryPolicy(max_deliveries, 0.5, 4.0, unreachable_deadline_s, unreachable_cap_s=2.0),
         stop or RecordingStop(),
+        letters if letters is not None else KeptLetters(),
     )
 
 
@@ -187,11 +206,18 @@ def start_connector(r: fakeredis.FakeRedis) -> Iterator[Callable[..., RunningCon
         routes: dict[str, tuple[str, ...]],
         functions: ScriptedFunctions,
         consumer: str = "me",
+        letters: KeptLetters | None = None,
         **settings: Any,
     ) -> RunningConnector:
         connector = Connector(
-            make_settings(**settings), r, StaticRoutes(routes), functions, consumer, block_ms=20
-        )  # type: ignore[arg-type]
+            make_settings(**settings),
+            r,
+            StaticRoutes(routes),  # type: ignore[arg-type]
+            functions,
+            consumer,
+            letters if letters is not None else KeptLetters(),
+            block_ms=20,
+        )
         thread = threading.Thread(target=connector.run, daemon=True)
         thread.start()
         running.append(RunningConnector(connector, thread))

@@ -15,6 +15,7 @@ from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
     DEAD,
     STREAM,
+    KeptLetters,
     RecordingStop,
     ScriptedFunctions,
     append,
@@ -104,11 +105,11 @@ def test_broken_connection_while_settling_appends_nothing_and_keeps_the_entry_pe
     delivery = read_one(ledger)
     functions = ScriptedFunctions(default=succeed_with(EventType.STOCK_RESERVED))
 
-    def broken(self: object, *args: object, **kwargs: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise redis.ConnectionError("connection lost")
 
     with monkeypatch.context() as patch:
-        patch.setattr(redis.client.Pipeline, "execute", broken)
+        patch.setattr(r, "evalsha", broken)
         with pytest.raises(redis.ConnectionError):
             processor(ledger, RESERVE, functions)(delivery)
 
@@ -262,4 +263,44 @@ def test_entry_reclaimed_after_its_last_delivery_is_dead_lettered_with_the_recor
         "502",
     )
     assert letter["deliveries"] == "3"
+    assert pending_ids(r) == []
+
+
+def test_entry_with_no_type_leaves_a_letter_instead_of_being_acknowledged_silently(
+    r: fakeredis.FakeRedis, ledger: Ledger
+) -> None:
+    [entry_id] = [r.xadd(STREAM, {"id": "x1", "order_id": "o1"})]
+    functions = ScriptedFunctions(default=succeed_with())
+    letters = KeptLetters()
+
+    processor(ledger, RESERVE, functions, letters=letters)(read_one(ledger))
+
+    assert functions.calls == []
+    [letter] = letters.letters
+    assert (letter.id, letter.reason, letter.order_id) == (
+        entry_id,
+        "malformed entry: no type",
+        "o1",
+    )
+    assert pending_ids(r) == []
+
+
+def test_letter_that_cannot_be_kept_leaves_the_entry_pending(
+    r: fakeredis.FakeRedis, ledger: Ledger
+) -> None:
+    append(r, placed("o1"))
+    functions = ScriptedFunctions(default=Outcome.failed("HTTP 500", 500))
+    letters = KeptLetters(down=True)
+    delivery = read_one(ledger)
+
+    processor(ledger, RESERVE, functions, max_deliveries=1, letters=letters)(delivery)
+
+    assert pending_ids(r) == [delivery.entry_id]
+    assert r.xlen(DEAD) == 0
+
+    letters.down = False  # MongoDB is back: the next attempt to park it succeeds
+    processor(ledger, RESERVE, functions, max_deliveries=1, letters=letters).dead_letter_abandoned(
+        delivery, 1
+    )
+    assert [letter.reason for letter in letters.letters] == ["HTTP 500"]
     assert pending_ids(r) == []

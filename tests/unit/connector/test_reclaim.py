@@ -140,3 +140,23 @@ def test_connector_waits_for_redis_instead_of_exiting(
     wait_until(lambda: stream_types(r) == ["order.placed", "stock.reserved"])
     running.stop()
     assert functions.calls_to("reserve-stock") == ["placed-o1"]
+
+
+def test_dead_consumers_with_nothing_pending_leave_the_group(
+    r: fakeredis.FakeRedis, ledger: Ledger, server: fakeredis.FakeServer
+) -> None:
+    [entry_id] = append(r, placed("o1"))
+    append(r, placed("o2"))
+    holder = Ledger(r, STREAM, GROUP, DEAD, "dead-holding")
+    holder.read_new(1, 0)  # dies holding o1
+    idle = Ledger(r, STREAM, GROUP, DEAD, "dead-idle")
+    [delivery] = idle.read_new(1, 0)
+    idle.ack(delivery.entry_id)  # dies with nothing pending
+
+    assert ledger.forget_idle_consumers(60_000) == []  # not silent long enough yet
+    gone = ledger.forget_idle_consumers(0)
+
+    names = {c["name"] for c in r.xinfo_consumers(STREAM, GROUP)}
+    assert gone == ["dead-idle"]
+    assert names == {"dead-holding"}  # "me" never read, so it is no consumer yet
+    assert pending_ids(r) == [entry_id]  # still claimable by a live replica
