@@ -12,6 +12,7 @@ import hashlib
 import logging
 
 from ordersaga.adapters.mongo import OrderRepository
+from ordersaga.domain.errors import NotFound
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Delivery, Order, OrderStatus, utcnow
 
@@ -72,8 +73,9 @@ def dispatch_delivery(
     """Dispatch the order → `delivery.dispatched` {courier, eta_minutes}, or `delivery.failed`."""
     order = orders.get(reserved.order_id)
     if order is None:
+        # Refused (404), so the entry leaves a dead letter instead of vanishing.
         log.warning("stock.reserved for an unknown order", extra={"order_id": reserved.order_id})
-        return []
+        raise NotFound(f"no order has id {reserved.order_id[:64]}", "order_id")
     if order.status is not OrderStatus.STOCK_RESERVED:
         return _earlier_answer(reserved, order)
     if delivery_fails(order.order_id, failure_rate):

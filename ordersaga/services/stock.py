@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from ordersaga.adapters.mongo import OrderRepository
 from ordersaga.adapters.stock import StockRepository
-from ordersaga.domain.errors import ValidationFailed
+from ordersaga.domain.errors import NotFound, ValidationFailed
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Order, OrderStatus
 from ordersaga.domain.stock import Shortage, StockLine, shortage_reason
@@ -33,6 +33,15 @@ def stock_lines(order: Order) -> list[StockLine]:
 def lines_data(order: Order) -> dict[str, list[dict[str, object]]]:
     """`{"lines": [{"sku", "quantity"}]}`, the data of stock.reserved and stock.released."""
     return {"lines": [line.model_dump() for line in stock_lines(order)]}
+
+
+def _known_order(orders: OrderRepository, event: SagaEvent) -> Order:
+    """The order an event is about; an unknown one is refused (404), so it leaves a dead letter."""
+    order = orders.get(event.order_id)
+    if order is None:
+        log.warning(f"{event.type.value} for an unknown order", extra={"order_id": event.order_id})
+        raise NotFound(f"no order has id {event.order_id[:64]}", "order_id")
+    return order
 
 
 def reserve_lines(stock: StockRepository, order_id: str, lines: list[StockLine]) -> Shortage | None:
@@ -76,10 +85,7 @@ def on_order_placed(
     placed: SagaEvent, orders: OrderRepository, stock: StockRepository
 ) -> list[SagaEvent]:
     """Reserve the order's stock → `stock.reserved`, or `stock.rejected` + `order.cancelled`."""
-    order = orders.get(placed.order_id)
-    if order is None:
-        log.warning("order.placed for an unknown order", extra={"order_id": placed.order_id})
-        return []
+    order = _known_order(orders, placed)
     if order.status is not S.PENDING:
         return _settle_repeat(placed, order, stock)
     shortage = reserve_lines(stock, order.order_id, stock_lines(order))
@@ -114,9 +120,7 @@ def on_delivery_failed(
     failed: SagaEvent, orders: OrderRepository, stock: StockRepository
 ) -> list[SagaEvent]:
     """Compensate a failed delivery: cancel the order and release its stock, once."""
-    order = orders.get(failed.order_id)
-    if order is None:
-        return []
+    order = _known_order(orders, failed)
     released = failed.follow_up(E.STOCK_RELEASED, lines_data(order))
     reason = f"delivery failed: {failed.data.get('reason') or 'unknown'}"
     cancelled = failed.follow_up(E.ORDER_CANCELLED, {"reason": reason})
@@ -138,8 +142,8 @@ def on_order_cancelled(
     cancelled: SagaEvent, orders: OrderRepository, stock: StockRepository
 ) -> list[SagaEvent]:
     """Release the stock a cancelled order still holds (a time-out cancel) → `stock.released`."""
-    order = orders.get(cancelled.order_id)
-    if order is None or order.status is not S.CANCELLED:
+    order = _known_order(orders, cancelled)
+    if order.status is not S.CANCELLED:
         return []
     released = cancelled.follow_up(E.STOCK_RELEASED, lines_data(order))
     lines = stock_lines(order)

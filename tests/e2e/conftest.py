@@ -15,7 +15,7 @@ import requests
 from pymongo import MongoClient
 
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.services.dead_letters import dead_letter_fields
+from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from tests.upstack import running_up_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ class Stack:
             type=EventType.STOCK_REFILLED,
             data={"sku": "DRK-WATR", "quantity": 0, "available": 80},
         )
-        fields = dead_letter_fields(
+        letter = DeadLetter.of_entry(
             "1-0",
             event.to_fields(),
             function="refill-audit",
@@ -62,10 +62,10 @@ class Stack:
             deliveries=5,
         )
         client = redis.Redis.from_url(self.redis_url, decode_responses=True)
-        try:
-            return str(client.xadd("orders.dead", fields))  # type: ignore[arg-type]
-        finally:
-            client.close()
+        with MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=True) as mongo:
+            DeadLetters(mongo["orders"], client, "orders.events", "orders.dead").keep(letter)
+        client.close()
+        return letter.id
 
 
 def _ok(url: str) -> bool:

@@ -139,7 +139,13 @@ export const deadLetterSchema = z.object({
 export type DeadLetter = z.infer<typeof deadLetterSchema>;
 export const deadLettersSchema = z.array(deadLetterSchema);
 
-export const replayResultSchema = z.object({ replayed: z.string(), new_id: z.string() });
+// `new_id` is null when the order had moved past the letter's event: nothing was appended,
+// and `skipped` says why.
+export const replayResultSchema = z.object({
+  replayed: z.string(),
+  new_id: z.string().nullable(),
+  skipped: z.string().optional(),
+});
 
 // Limits mirror ordersaga/domain/models.py so the form flags what the server would refuse.
 export const MAX_LINES = 20;

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from ordersaga.domain.errors import NotFound
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.delivery import COURIERS, ETA_MINUTES, delivery_fails, dispatch_delivery
@@ -78,3 +81,12 @@ def test_cancelled_order_is_not_dispatched(world: World) -> None:
 
     assert dispatch_delivery(reserved, world.orders, failure_rate=0.0) == []
     assert world.order(reserved).delivery is None
+
+
+def test_stock_reserved_for_an_unknown_order_is_refused_so_it_leaves_a_dead_letter(
+    world: World,
+) -> None:
+    with pytest.raises(NotFound) as refused:
+        dispatch_delivery(SagaEvent.new(EventType.STOCK_RESERVED, "ghost"), world.orders, 0.0)
+
+    assert (refused.value.status, refused.value.field) == (404, "order_id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ordersaga.domain.errors import ValidationFailed
+from ordersaga.domain.errors import NotFound, ValidationFailed
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.stock import handle_stock_event
@@ -200,3 +200,15 @@ def test_failure_after_a_time_out_leaves_the_release_to_the_cancel(world: World)
     assert [e.type for e in released] == [E.STOCK_RELEASED]
     assert world.order(placed).cancel_reason == "timed out"
     assert (world.level("PIZ-MARG").available, world.level("PIZ-MARG").reserved) == (3, 0)
+
+
+@pytest.mark.parametrize(
+    "type_", [EventType.ORDER_PLACED, EventType.DELIVERY_FAILED, EventType.ORDER_CANCELLED]
+)
+def test_an_event_for_an_unknown_order_is_refused_so_it_leaves_a_dead_letter(
+    world: World, type_: EventType
+) -> None:
+    with pytest.raises(NotFound) as refused:
+        handle_stock_event(SagaEvent.new(type_, "ghost"), world.orders, world.stock)
+
+    assert (refused.value.status, refused.value.field) == (404, "order_id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.stack import load_stack
-from ordersaga.domain.errors import ValidationFailed
+from ordersaga.domain.errors import NotFound, ValidationFailed
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.services.stock import handle_stock_event
 from tests.unit.saga.conftest import World
@@ -18,6 +18,8 @@ def handles(world: World, type_: EventType) -> bool:
         handle_stock_event(SagaEvent.new(type_, "no-such-order"), world.orders, world.stock)
     except ValidationFailed:
         return False
+    except NotFound:
+        return True  # handled: refused because the order does not exist
     return True
 
 

@@ -25,7 +25,11 @@ function ReplayDialog({
     mutationFn: ({ id, pass }: { id: string; pass: string }) => replayDeadLetter(id, pass),
     onSuccess: (result) => {
       setPassword("");
-      onReplayed(`Replayed ${result.replayed} as ${result.new_id}`);
+      onReplayed(
+        result.new_id
+          ? `Replayed ${result.replayed} as ${result.new_id}`
+          : `Not replayed ${result.replayed}: ${result.skipped ?? "outdated"}`,
+      );
     },
   });
   const error = replay.error instanceof ApiError ? replay.error : null;
