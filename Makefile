@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit integration e2e frontend frontend-check clean-data bench bench-growth
+.PHONY: up test lint typecheck unit integration e2e openfaas frontend frontend-check clean-data bench bench-growth
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ integration: $(STAMP) redis-server
 # The whole stack and a real browser (Debian's chromium): see tests/e2e.
 e2e: $(STAMP) redis-server frontend
 	$(PY) -m pytest tests/e2e -q
+
+# The real faas-cli, of-watchdog and cron-connector (FAAS_CLI, FWATCHDOG, CRON_CONNECTOR).
+openfaas: $(STAMP) redis-server
+	$(PY) -m pytest tests/openfaas -q -rs
 
 test: $(STAMP) redis-server lint typecheck frontend-check frontend
 	$(PY) -m pytest -q

@@ -152,7 +152,7 @@ class ControlPlane:
             "labels": spec.labels,
             "annotations": spec.annotations,
             "secrets": spec.secrets,
-            "readOnlyRootFilesystem": True,
+            "readOnlyRootFilesystem": bool(extra.get("readonly_root_filesystem", False)),
             "invocationCount": self.gw.upstreams.invocations[name],
             "replicas": replicas,
             "availableReplicas": available,
