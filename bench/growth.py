@@ -139,8 +139,14 @@ def query_shapes(db: Database[Document], recent_ids: list[str]) -> dict[str, Cal
             "missing", "stock_released_by", "x"
         ),
         "stale PENDING (reconcile)": lambda: orders.find_stale([OrderStatus.PENDING.value], ago),
-        "stale STOCK_RESERVED (reconcile)": lambda: orders.find_stale(
-            [OrderStatus.STOCK_RESERVED.value], ago
+        "stale in flight (reconcile)": lambda: orders.find_stale(
+            [s.value for s in NOT_FINAL if s is not OrderStatus.PENDING], ago, 200
+        ),
+        "recently final (reconcile)": lambda: orders.find_changed_between(
+            [OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value],
+            ago - timedelta(hours=1),
+            ago,
+            200,
         ),
         "due deliveries (simulate)": lambda: orders.find_stale(moving, ago, 200),
         "timed-out sagas (simulate)": lambda: orders.find_stale(

@@ -1,7 +1,9 @@
-"""reconcile (scheduled): re-announce the next event of sagas whose event never arrived.
+"""reconcile (scheduled): re-announce what the stream lacks of sagas MongoDB knows.
 
-PENDING orders get their `order.placed` again, STOCK_RESERVED ones their `stock.reserved`, and
-cancelled orders that still hold stock their `order.cancelled` (always with the original ids).
+PENDING orders whose `order.placed` is not on the stream get it again; every other order gets
+the tail of its trail the stream lacks (`stock.reserved`, `delivery.dispatched`, each
+`delivery.progressed`, `order.completed`, `order.cancelled`), and cancelled orders that still
+hold stock their `order.cancelled` (always with the original ids, never twice).
 It also keeps the orders-per-status checkpoint moving while nobody looks at the summary, and
 rebuilds it when it is missing (a full count, once).
 """
@@ -18,7 +20,10 @@ from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import utcnow
 from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
 from ordersaga.services.ordering import republish_stale_orders
-from ordersaga.services.recovery import reemit_stuck_reservations, reemit_unreleased_cancellations
+from ordersaga.services.recovery import (
+    reemit_missing_announcements,
+    reemit_unreleased_cancellations,
+)
 
 
 def _run(event: Event, context: Context) -> Response:
@@ -26,7 +31,8 @@ def _run(event: Event, context: Context) -> Response:
     db = get_database()
     orders, stream, now = OrderRepository(db), EventStream.from_settings(), utcnow()
     ids = republish_stale_orders(orders, stream, stale_after)
-    reserved = reemit_stuck_reservations(orders, stream, stale_after, now)
+    window = timedelta(seconds=float(os.getenv("RECONCILE_WINDOW_SECONDS", "3600")))
+    reannounced = reemit_missing_announcements(orders, stream, stale_after, now, window)
     cancelled = reemit_unreleased_cancellations(
         orders, StockRepository(db), stream, stale_after, now
     )
@@ -39,7 +45,7 @@ def _run(event: Event, context: Context) -> Response:
         {
             "republished": len(ids),
             "order_ids": ids,
-            "stock_reserved_reemitted": reserved,
+            "reannounced": reannounced,
             "order_cancelled_reemitted": cancelled,
             "order_counts_rebuilt": rebuilt,
         },

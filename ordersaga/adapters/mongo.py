@@ -182,6 +182,14 @@ class OrderRepository:
         )
         return [Order.model_validate(doc) for doc in docs]
 
+    def find_changed_between(
+        self, statuses: Iterable[str], since: datetime, before: datetime, limit: int = 100
+    ) -> list[Order]:
+        """Orders in one of these statuses last changed in `[since, before)`, newest first."""
+        query = {"status": {"$in": list(statuses)}, "updated_at": {"$gte": since, "$lt": before}}
+        docs = self.collection.find(query).sort("updated_at", -1).limit(limit)
+        return [Order.model_validate(doc) for doc in docs]
+
     def advance(
         self,
         order_id: str,

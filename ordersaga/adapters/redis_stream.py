@@ -170,6 +170,15 @@ class EventStream:
             raise Unavailable(f"Redis is not reachable: {exc}") from exc
         return [entry_id for entry_id in appended if entry_id is not None]
 
+    def append_missing(self, events: Iterable[SagaEvent]) -> list[SagaEvent]:
+        """Like `append`; returns the events that were appended (not already on the stream)."""
+        events = list(events)
+        try:
+            appended = append_new(self.client, self.name, events, self.event_ids_ttl_s)
+        except redis.RedisError as exc:
+            raise Unavailable(f"Redis is not reachable: {exc}") from exc
+        return [event for event, entry_id in zip(events, appended, strict=True) if entry_id]
+
     def known(self, event_ids: Sequence[str]) -> dict[str, str]:
         """Which of these events are (or were, until trimmed) on the stream: id → entry id."""
         try:

@@ -156,11 +156,11 @@ def republish_stale_orders(
     """Re-append `order.placed` for PENDING orders untouched for `older_than`; returns their ids.
 
     Redis is transport and MongoDB the truth: an order whose event was lost (a crash between
-    the insert and the append, or a Redis outage) is announced again with the same event id,
-    which every step already treats as a duplicate if it did arrive.
+    the insert and the append, or a Redis outage) is announced again with the same event id.
+    One still on the stream (waiting for the connector, or parked as a dead letter) is not.
     """
     stale = orders.find_stale([OrderStatus.PENDING.value], utcnow() - older_than, limit)
-    if stale:
-        stream.append(placed_event(order) for order in stale)
-        log.info("re-published order.placed for %d stale orders", len(stale))
-    return [order.order_id for order in stale]
+    announced = stream.append_missing(placed_event(order) for order in stale) if stale else []
+    if announced:
+        log.info("re-published order.placed for %d stale orders", len(announced))
+    return [event.order_id for event in announced]

@@ -218,9 +218,38 @@ def test_reconcile_reannounces_a_reservation_whose_event_was_lost(saga: SagaStac
 
     body = saga.run("reconcile")
 
-    assert placed.order_id in body["stock_reserved_reemitted"]
+    assert body["reannounced"][placed.order_id] == ["stock.reserved"]
     again = saga.events_of(placed.order_id, E.STOCK_RESERVED)
     assert [e.id for e in again] == [reserved.id]
+    assert placed.order_id not in saga.run("reconcile")["reannounced"]  # never twice
+
+
+def test_reconcile_announces_a_dispatch_whose_event_never_reached_the_stream(
+    saga: SagaStack,
+) -> None:
+    placed = saga.place(DRK_COLD=1)
+    reserved = saga.step("reserve-stock", placed)[0]
+    saga.stream.append([reserved])
+    dispatched = saga.step("dispatch-delivery", reserved)[0]  # its answer is lost
+    saga.db.orders.update_one(
+        {"_id": placed.order_id}, {"$set": {"updated_at": dispatched.at.replace(year=2000)}}
+    )
+    assert saga.order(placed.order_id).status is S.DISPATCHED
+
+    body = saga.run("reconcile")
+
+    assert body["reannounced"][placed.order_id] == ["delivery.dispatched"]
+    [again] = saga.events_of(placed.order_id, E.DELIVERY_DISPATCHED)
+    assert (again.id, again.data, again.causation_id) == (
+        dispatched.id,
+        dispatched.data,
+        reserved.id,
+    )
+    assert [e.type for e in saga.events_of(placed.order_id)] == [
+        E.ORDER_PLACED,
+        E.STOCK_RESERVED,
+        E.DELIVERY_DISPATCHED,
+    ]
 
 
 def test_saga_stuck_too_long_is_timed_out_and_its_stock_released(saga: SagaStack) -> None:

@@ -6,7 +6,12 @@ from datetime import datetime, timedelta
 
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus, utcnow
-from ordersaga.services.recovery import reemit_stuck_reservations, reemit_unreleased_cancellations
+from ordersaga.services.delivery import dispatch_delivery
+from ordersaga.services.recovery import (
+    reemit_missing_announcements,
+    reemit_unreleased_cancellations,
+)
+from ordersaga.services.simulation import Timing, progress_deliveries
 from ordersaga.services.stock import handle_stock_event
 from tests.unit.saga.conftest import World
 
@@ -18,17 +23,93 @@ def later() -> datetime:
     return utcnow() + timedelta(minutes=5)
 
 
+def _reemit(world: World, now: datetime) -> dict[str, list[str]]:
+    return reemit_missing_announcements(
+        world.orders, world.stream, timedelta(seconds=30), now, timedelta(hours=1)
+    )
+
+
+def _types(world: World, order_id: str) -> list[str]:
+    return [event.type.value for _, event in world.stream.read_all() if event.order_id == order_id]
+
+
 def test_order_stuck_in_stock_reserved_gets_the_same_stock_reserved_again(world: World) -> None:
     reserved = handle_stock_event(world.place(PIZ_MARG=1), world.orders, world.stock)[0]
 
-    assert (
-        reemit_stuck_reservations(world.orders, world.stream, timedelta(seconds=30), utcnow()) == []
-    )
-    ids = reemit_stuck_reservations(world.orders, world.stream, timedelta(seconds=30), later())
+    assert _reemit(world, utcnow()) == {}  # not stale yet
+    reemitted = _reemit(world, later())
 
     again = world.stream.read_all()[-1][1]
-    assert ids == [reserved.order_id]
+    assert reemitted == {reserved.order_id: ["stock.reserved"]}
     assert (again.id, again.type, again.data) == (reserved.id, reserved.type, reserved.data)
+    assert _reemit(world, later()) == {}  # on the stream now: never twice
+
+
+def test_dispatched_order_whose_dispatch_never_reached_the_stream_gets_it(world: World) -> None:
+    placed = world.place(PIZ_MARG=1)
+    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    world.stream.append([reserved])
+    dispatched = dispatch_delivery(reserved, world.orders, 0.0)[0]  # the answer was lost
+
+    reemitted = _reemit(world, later())
+
+    assert reemitted == {placed.order_id: ["delivery.dispatched"]}
+    again = world.stream.read_all()[-1][1]
+    assert again == dispatched.model_copy(update={"at": again.at})
+    assert again.at == world.order(placed).last_entry().at  # type: ignore[union-attr]
+
+
+def test_delivered_order_gets_every_announcement_its_trail_lacks_in_order(world: World) -> None:
+    placed = world.place(PIZ_MARG=1)
+    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    world.stream.append([reserved])
+    dispatch_delivery(reserved, world.orders, 0.0)
+    start = world.order(placed).updated_at
+    progress_deliveries(world.orders, world.stock, Timing(), start + timedelta(minutes=3))
+
+    reemitted = _reemit(world, later())
+
+    assert reemitted[placed.order_id] == [
+        "delivery.dispatched",
+        "delivery.progressed",
+        "delivery.progressed",
+        "delivery.progressed",
+        "order.completed",
+    ]
+    statuses = [entry.status for entry in world.order(placed).history]
+    assert [e.id for _, e in world.stream.read_all() if e.order_id == placed.order_id][2:6] == [
+        entry.event_id for entry in world.order(placed).history[2:]
+    ]
+    assert statuses[-1] is OrderStatus.DELIVERED
+
+
+def test_an_event_missing_before_a_later_one_is_not_appended_after_it(world: World) -> None:
+    placed = world.place(PIZ_MARG=1)
+    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    world.stream.append([reserved])
+    dispatch_delivery(reserved, world.orders, 0.0)  # delivery.dispatched lost
+    start = world.order(placed).updated_at
+    world.stream.append(
+        progress_deliveries(world.orders, world.stock, Timing(), start + timedelta(seconds=25))
+    )  # PREPARING announced
+
+    assert _reemit(world, later()) == {}
+    assert _types(world, placed.order_id) == [
+        "order.placed",
+        "stock.reserved",
+        "delivery.progressed",
+    ]
+
+
+def test_after_redis_lost_its_data_every_recent_trail_is_announced_again(world: World) -> None:
+    placed = world.place(PIZ_MARG=1)
+    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    world.stream.append([reserved])
+    world.stream.client.flushall()
+
+    reemitted = _reemit(world, later())
+
+    assert reemitted == {placed.order_id: ["order.placed", "stock.reserved"]}
 
 
 def test_cancelled_order_still_holding_stock_gets_its_cancel_again(world: World) -> None:
