@@ -10,11 +10,11 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from waitress.server import create_server
-
 from gateway import control
 from gateway.app import Gateway, Upstreams, create_app
 from gateway.cron import CronRunner
+from gateway.guards import body_limit
+from gateway.server import create_server
 from gateway.stack import load_stack
 from gateway.workers import FunctionProcess, supervise, wait_until_healthy
 from ordersaga.adapters.secrets import require_secrets
@@ -70,7 +70,15 @@ def main(argv: list[str] | None = None) -> None:
     gw = Gateway(stack, upstreams, password)
     app = create_app(gw)
     control.register(app, control.ControlPlane(gw, processes))
-    server = create_server(app, host=args.host, port=args.port, threads=32, ident="gateway")
+    server = create_server(
+        app,
+        host=args.host,
+        port=args.port,
+        body_limit=body_limit(lambda: gw.stack, settings.gateway_max_body_bytes),
+        connection_limit=settings.gateway_connection_limit,
+        header_timeout_s=settings.gateway_header_timeout_s,
+        body_timeout_s=settings.gateway_body_timeout_s,
+    )
     cron = CronRunner(
         stack,
         lambda name: (

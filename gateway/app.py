@@ -20,7 +20,9 @@ from typing import Any, Protocol
 import requests
 from flask import Flask, Response, g, request
 
+from gateway.guards import allowed_callback_hosts, callback_refusal, install_json_errors
 from gateway.stack import Stack
+from ordersaga.adapters.settings import get_settings
 
 log = logging.getLogger("gateway")
 
@@ -137,6 +139,7 @@ class Gateway:
         self.password = password
         self.async_pool = ThreadPoolExecutor(async_workers, thread_name_prefix="async")
         self._async_pending = threading.BoundedSemaphore(1000)
+        self.callback_hosts = allowed_callback_hosts(get_settings().gateway_callback_hosts)
 
     def authorised(self) -> bool:
         """Basic auth `admin:<password>` as on the OpenFaaS gateway's `/system/*`."""
@@ -180,11 +183,16 @@ class Gateway:
             return _json(
                 404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
             )
+        callback = request.headers.get("X-Callback-Url")
+        refusal = callback_refusal(callback, self.callback_hosts) if callback is not None else None
+        if refusal:
+            return _json(
+                400, {"error": "validation", "field": "X-Callback-Url", "message": refusal}
+            )
         if not self._async_pending.acquire(blocking=False):
             return _json(429, {"error": "busy", "message": "too many queued async calls"})
         headers = _forward_headers(g.call_id)
         args = (name, request.method, path, request.query_string, headers, request.get_data())
-        callback = request.headers.get("X-Callback-Url")
         self.async_pool.submit(self._run_async, args, callback, g.call_id)
         return _json(202, {"call_id": g.call_id, "function": name}, {CALL_ID: g.call_id})
 
@@ -327,4 +335,5 @@ def create_app(gw: Gateway) -> Flask:
             405, {"error": "method_not_allowed", "field": "method", "message": request.method}
         )
 
+    install_json_errors(app)
     return app

@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+# The largest request body the gateway passes to a function (bytes), per function.
+MAX_BODY_ANNOTATION = "com.orders-faas.max-body-bytes"
 # faas-cli substitutes ${VAR} and ${VAR:-default} in stack.yml before parsing it; so do we.
 _SUBST = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -38,6 +40,15 @@ class FunctionSpec(BaseModel):
     def schedule(self) -> str | None:
         """The cron expression when the function is scheduled (`topic: cron-function`)."""
         return self.annotations.get("schedule") if "cron-function" in self.topics else None
+
+    @property
+    def max_body_bytes(self) -> int | None:
+        """The largest request body the gateway lets through to this function, when set.
+
+        Annotation `com.orders-faas.max-body-bytes`; the gateway's default applies otherwise.
+        """
+        value = self.annotations.get(MAX_BODY_ANNOTATION, "").strip()
+        return int(value) if value.isdigit() else None
 
     @property
     def served_by_gateway(self) -> bool:

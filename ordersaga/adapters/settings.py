@@ -57,6 +57,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("notify_token", "notify-token"),
     )
     max_body_bytes: int = 64 * 1024
+    # The gateway (gateway/): the hosts an async call's X-Callback-Url may name (comma-separated
+    # `host` or `host:port`; empty: no callbacks), the body limit of a function without its own
+    # `com.orders-faas.max-body-bytes`, its connection ceiling, and how long a client may take to
+    # send a request's headers, and all of it with the body.
+    gateway_callback_hosts: str = ""
+    gateway_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    gateway_connection_limit: int = Field(default=4096, ge=1)
+    gateway_header_timeout_s: float = Field(default=10.0, gt=0)
+    gateway_body_timeout_s: float = Field(default=30.0, gt=0)
     mongo_timeout_ms: int = 5000
 
     # The Redis Streams connector (connector/). Its HTTP timeout must stay below the reclaim

@@ -59,6 +59,8 @@ def fresh_env(redis_url: str, mongo_url: str) -> dict[str, str]:
         "GATEWAY_PASSWORD": "test-password",
         "SAGA_SIGNING_KEY": "test-signing-key",
         "NOTIFY_TOKEN": "test-notify-token",
+        # Async results may be posted to the tests' own loopback servers, nowhere else.
+        "GATEWAY_CALLBACK_HOSTS": "127.0.0.1",
     }
 
 

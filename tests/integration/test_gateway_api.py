@@ -213,6 +213,24 @@ def test_async_function_answers_202_and_posts_the_result_to_the_callback(
     assert json.loads(body)["status"] == "PENDING"
 
 
+def test_async_callback_to_an_unlisted_host_is_refused_naming_the_setting(
+    gateway: RunningGateway,
+) -> None:
+    before = stream_length(gateway)
+
+    response = requests.post(
+        f"{gateway.url}/async-function/place-order",
+        json=ORDER,
+        headers={"X-Callback-Url": "http://localhost:6379/"},
+        timeout=10,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "X-Callback-Url"
+    assert "GATEWAY_CALLBACK_HOSTS" in response.json()["message"]
+    assert stream_length(gateway) == before
+
+
 def test_async_call_to_unknown_function_is_404(gateway: RunningGateway) -> None:
     response = requests.post(f"{gateway.url}/async-function/ghost", json={}, timeout=10)
     assert response.status_code == 404
