@@ -108,6 +108,7 @@ async def healthz(request: Request) -> Response:
         "clients": hub.clients,
         "dropped": hub.dropped,
         "dispatched": hub.dispatched,
+        "repeats": replica.follower.repeats,
         "cursor": str(hub.last_cursor or replica.follower.cursor or ""),
     }
     return JSONResponse(body, 200 if replica.follower.healthy else 503)

@@ -2,11 +2,14 @@
 
 The client is subscribed to live entries *before* the replay is read, so an entry appended
 meanwhile is either in the replay or in the live queue (or both: the live copy is dropped
-because its cursor is not after the last one sent).
+because its cursor is not after the last one sent). Every message then passes the client's
+`Views`: an event id it already got, or a status behind the one it has, is not sent; a stream
+that contradicts itself (two different final statuses) sends a `resync` from the order document.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,6 +19,9 @@ from notify.hub import Hub, Subscriber
 from notify.messages import START, Cursor, Outgoing, encode, resync_message
 from notify.orders import OrderDirectory
 from notify.stream import replay, trimmed_after
+from notify.views import Verdict, Views
+
+log = logging.getLogger("notify.feed")
 
 
 @dataclass
@@ -38,6 +44,8 @@ class Feed:
         self.after = after
         self.subscriber: Subscriber = source.hub.subscribe(order_id)
         self.last_sent = after or START
+        self.views = Views()
+        self.held_back = 0  # messages not sent: repeats and steps back
 
     def close(self) -> None:
         """Stop receiving live messages."""
@@ -50,14 +58,32 @@ class Feed:
         """
         async for item in self._replayed():
             self.last_sent = item.cursor
-            yield item
+            if (admitted := await self._admit(item)) is not None:
+                yield admitted
         while True:
             live = await self.subscriber.next(idle_s)
             if live is None:
                 yield None
             elif live.cursor > self.last_sent:
                 self.last_sent = live.cursor
-                yield live
+                if (admitted := await self._admit(live)) is not None:
+                    yield admitted
+
+    async def _admit(self, item: Outgoing) -> Outgoing | None:
+        """The message to send for `item`: itself, a resync instead, or nothing."""
+        verdict = self.views.judge(item)
+        if verdict is Verdict.SEND:
+            return item
+        if verdict is Verdict.CONTRADICTION and self.order_id is not None:
+            resync = await self._resync("the stream contradicts the stored order", item.cursor)
+            self.views.judge(resync)
+            return resync
+        self.held_back += 1
+        log.info(
+            "message held back",
+            extra={"order_id": item.order_id, "event_id": item.event_id, "why": verdict.value},
+        )
+        return None
 
     async def _replayed(self) -> AsyncIterator[Outgoing]:
         src = self.source
@@ -89,4 +115,5 @@ class Feed:
 
     async def _resync(self, reason: str, cursor: Cursor) -> Outgoing:
         order = await self.source.orders.get(self.order_id) if self.order_id else None
-        return Outgoing(cursor, encode(resync_message(cursor, reason, order)))
+        message = resync_message(cursor, reason, order)
+        return Outgoing(cursor, encode(message), None, self.order_id or "", message["status"])

@@ -34,10 +34,17 @@ START = Cursor(0, 0)
 
 
 class Outgoing(NamedTuple):
-    """One message ready to send: its cursor and its JSON text (serialised once for all)."""
+    """One message ready to send: its cursor and its JSON text (serialised once for all).
+
+    `event_id`, `order_id` and `status` repeat what the text says, so that a feed can drop
+    repeats and steps back without parsing it (a resync has no event id).
+    """
 
     cursor: Cursor
     text: str
+    event_id: str | None = None
+    order_id: str = ""
+    status: str | None = None
 
 
 def event_message(cursor: str, event: SagaEvent) -> dict[str, Any]:
@@ -96,8 +103,9 @@ def parse_entry(cursor: str, fields: dict[str, str]) -> Entry | None:
         parsed = Cursor.parse(cursor)
     except (KeyError, ValueError):
         return None
-    message = encode(event_message(cursor, event))
-    return Entry(event.order_id, event.type is EventType.ORDER_PLACED, Outgoing(parsed, message))
+    message = event_message(cursor, event)
+    item = Outgoing(parsed, encode(message), event.id, event.order_id, message["status"])
+    return Entry(event.order_id, event.type is EventType.ORDER_PLACED, item)
 
 
 def sse_frame(item: Outgoing) -> bytes:

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from notify.hub import Hub
 from notify.messages import START, Cursor, Entry, parse_entry
+from ordersaga.adapters.redis_stream import event_key
 
 log = logging.getLogger("notify.stream")
 
@@ -31,6 +32,7 @@ class StreamFollower:
         self.block_ms = block_ms
         self.cursor: Cursor | None = None
         self.healthy = False
+        self.repeats = 0  # entries skipped because their event was on the stream before
 
     async def tail(self) -> Cursor:
         """The id of the newest entry now (where live reading starts), or 0-0."""
@@ -66,8 +68,12 @@ class StreamFollower:
             ),
         )
         for _stream, entries in reply or []:
-            for entry_id, fields in entries:
+            firsts = await first_appearances(self.client, self.stream, entries)
+            for (entry_id, fields), first in zip(entries, firsts, strict=True):
                 self.cursor = Cursor.parse(entry_id)
+                if not first:
+                    self.repeats += 1  # an event put back on the stream (a replay)
+                    continue
                 entry = parse_entry(entry_id, fields)
                 if entry is None:
                     log.warning("skipping an entry that is no saga event", extra={"id": entry_id})
@@ -87,8 +93,10 @@ async def replay(
     start = str(after) if inclusive else f"({after}"
     while True:
         entries = cast(RawEntries, await client.xrange(stream, min=start, max="+", count=page))
-        for entry_id, fields in entries:
-            if order_id is not None and fields.get("order_id") != order_id:
+        mine = [e for e in entries if order_id is None or e[1].get("order_id") == order_id]
+        firsts = await first_appearances(client, stream, mine)
+        for (entry_id, fields), first in zip(mine, firsts, strict=True):
+            if not first:
                 continue
             entry = parse_entry(entry_id, fields)
             if entry is not None:
@@ -96,6 +104,25 @@ async def replay(
         if len(entries) < page:
             return
         start = f"({entries[-1][0]}"
+
+
+async def first_appearances(client: aioredis.Redis, stream: str, entries: RawEntries) -> list[bool]:
+    """Whether each entry is the first on the stream with its event id.
+
+    The stream remembers where each event id was first appended (`event_key`); an entry with
+    the same id further on is the event put back (a dead-letter replay, a re-announcement that
+    bypassed the check): subscribers got it already. Entries whose id it does not remember
+    (appended without the check, or forgotten after the ttl) count as first.
+    """
+    ids = [fields.get("id", "") for _, fields in entries]
+    wanted = [event_key(stream, event_id) for event_id in ids if event_id]
+    if not wanted:
+        return [True] * len(entries)
+    found = iter(cast(list[str | None], await client.mget(wanted)))
+    return [
+        not event_id or (first := next(found)) is None or first == entry_id
+        for (entry_id, _), event_id in zip(entries, ids, strict=True)
+    ]
 
 
 async def trimmed_after(client: aioredis.Redis, stream: str, after: Cursor) -> bool:
