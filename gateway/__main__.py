@@ -79,19 +79,15 @@ def main(argv: list[str] | None = None) -> None:
         header_timeout_s=settings.gateway_header_timeout_s,
         body_timeout_s=settings.gateway_body_timeout_s,
     )
-    cron = CronRunner(
-        stack,
-        lambda name: (
-            gw.upstreams.invoke(
-                name,
-                "POST",
-                "",
-                b"",
-                {"User-Agent": "cron-connector", "X-Connector": "cron-connector"},
-                b"",
-            ).status_code
-        ),
-    )
+
+    def fire(name: str) -> int:
+        # A function removed through /system/functions is skipped until it is deployed again.
+        if not gw.upstreams.serves(name):
+            return 404
+        headers = {"User-Agent": "cron-connector", "X-Connector": "cron-connector"}
+        return gw.upstreams.invoke(name, "POST", "", b"", headers, b"").status_code
+
+    cron = CronRunner(stack, fire)
     threading.Thread(target=supervise, args=(processes, stop), daemon=True).start()
     if not args.no_cron:
         cron.start()
