@@ -175,7 +175,8 @@ def time_queries(db: Database[Document], recent_ids: list[str], samples: int) ->
 
 
 def ops_page_loads(ui_url: str, loads: int, password: str) -> list[float]:
-    """Times (ms) until /ops shows its counts and stock, each load in a fresh browser context."""
+    """Times (ms) until /ops shows its counts and stock, each load in a fresh browser context
+    (nothing cached) holding a signed-in operator's session."""
     result = subprocess.run(
         ["node", str(OPS_PAGE), ui_url, "load", str(loads)],
         capture_output=True,

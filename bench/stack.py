@@ -195,7 +195,7 @@ class LocalStack:
             or f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}/?directConnection=true",
             notify_token=self.token,
             ui_url=ui_url if _healthy(ui_url + "/healthz") else None,
-            admin_password=(self.data_dir / "gateway-password").read_text().strip(),
+            admin_password=self._secret("gateway-password"),
         )
         endpoints.roots = component_roots(psutil.Process(self.proc.pid))
         return endpoints

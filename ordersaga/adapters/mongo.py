@@ -185,10 +185,22 @@ class OrderRepository:
     def find_changed_between(
         self, statuses: Iterable[str], since: datetime, before: datetime, limit: int = 100
     ) -> list[Order]:
-        """Orders in one of these statuses last changed in `[since, before)`, newest first."""
-        query = {"status": {"$in": list(statuses)}, "updated_at": {"$gte": since, "$lt": before}}
-        docs = self.collection.find(query).sort("updated_at", -1).limit(limit)
-        return [Order.model_validate(doc) for doc in docs]
+        """Orders in one of these statuses last changed in `[since, before)`, newest first.
+
+        One query per status: SecantusDB answers `status: {$in: [...]}` with a range on
+        `updated_at` by reading every index entry of those statuses (1.1 s at 20k final
+        orders, growing with history), but `status: <one>` with the range reads only the range.
+        """
+        window = {"$gte": since, "$lt": before}
+        docs = [
+            doc
+            for status in statuses
+            for doc in self.collection.find({"status": status, "updated_at": window})
+            .sort("updated_at", -1)
+            .limit(limit)
+        ]
+        docs.sort(key=lambda doc: doc["updated_at"], reverse=True)
+        return [Order.model_validate(doc) for doc in docs[:limit]]
 
     def advance(
         self,

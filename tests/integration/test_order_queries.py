@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from ordersaga.adapters.mongo import ID_CHUNK, OrderRepository, get_database
@@ -47,3 +49,24 @@ def test_orders_among_more_ids_than_one_query_takes_are_all_found(settings: Sett
     expected = {o.order_id for o in orders if o.status is OrderStatus.CANCELLED}
     assert {o.order_id for o in found} == expected
     assert len(found) == len(expected)
+
+
+def test_orders_changed_in_a_window_come_newest_first_across_statuses(settings: Settings) -> None:
+    db = get_database(settings)
+    orders = OrderRepository(db)
+    now = utcnow()
+    statuses = [OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.DISPATCHED]
+    batch = []
+    for n in range(30):
+        order = _order(1000 + n, statuses[n % 3])
+        at = now - timedelta(minutes=n, seconds=30)
+        batch.append(order.model_copy(update={"updated_at": at}))
+    orders.insert_many(batch)
+    finals = [OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value]
+
+    found = orders.find_changed_between(finals, now - timedelta(minutes=20), now, limit=5)
+
+    expected = [
+        o for o in batch if o.status.is_final and o.updated_at > now - timedelta(minutes=20)
+    ]
+    assert [o.order_id for o in found] == [o.order_id for o in expected[:5]]
