@@ -69,8 +69,7 @@ class NotifyWatcher(_Seen):
         self._thread = threading.Thread(target=self._run, name="notify-watch", daemon=True)
 
     def _url(self) -> str:
-        query = {k: v for k, v in (("token", self.token), ("after", self.cursor)) if v}
-        return self.ws_base + ("?" + urlencode(query) if query else "")
+        return self.ws_base + ("?" + urlencode({"after": self.cursor}) if self.cursor else "")
 
     def start(self) -> None:
         """Connect and wait (up to 15 s) until the socket is open."""
@@ -85,7 +84,11 @@ class NotifyWatcher(_Seen):
 
         while not self._stop.is_set():
             try:
-                with connect(self._url(), open_timeout=10, max_size=2**22) as socket:
+                # The operator token goes in a header: notify refuses it in the URL.
+                headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+                with connect(
+                    self._url(), open_timeout=10, max_size=2**22, additional_headers=headers
+                ) as socket:
                     self._ready.set()
                     while not self._stop.is_set():
                         try:

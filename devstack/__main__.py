@@ -205,6 +205,8 @@ def up(data_dir: Path) -> int:
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         env["GATEWAY_URL"] = gateway_url
         ports = _service_ports()
+        # notify allows browsers from the UI's origin, wherever the UI ended up listening.
+        env["FRONTEND_PORT"] = str(ports["webui"])
         print(f"• starting the gateway on {gateway_url}")
         gateway_cmd = [
             python, "-m", "gateway", "--port", str(gateway_port), *_gateway_upstreams(ports)

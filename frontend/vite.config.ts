@@ -4,9 +4,10 @@ import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
-// `npm run dev` proxies the API like the Python server (`python -m webui`) does in `make up`.
-const gateway = process.env.GATEWAY_URL ?? "http://127.0.0.1:8080";
-const notify = process.env.NOTIFY_URL ?? "http://127.0.0.1:8081";
+// `npm run dev` sends every API call through the UI server that `make up` runs (`python -m
+// webui`): it holds the operator session and decides what reaches the gateway and notify. The
+// Host header is kept, so the UI server sees the page's own origin.
+const ui = process.env.UI_URL ?? "http://127.0.0.1:3000";
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],
@@ -15,9 +16,10 @@ export default defineConfig({
     host: "127.0.0.1",
     port: 5173,
     proxy: {
-      "/function": { target: gateway, changeOrigin: true },
-      "/ws": { target: notify, ws: true, changeOrigin: true },
-      "/sse": { target: notify, changeOrigin: true },
+      "/function": { target: ui },
+      "/session": { target: ui },
+      "/ws": { target: ui, ws: true },
+      "/sse": { target: ui },
     },
   },
   build: { sourcemap: false, chunkSizeWarningLimit: 600 },

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import logging
 import platform
@@ -23,6 +21,7 @@ from flask import Flask, Response, g, request
 from gateway.guards import allowed_callback_hosts, callback_refusal, install_json_errors
 from gateway.stack import Stack
 from ordersaga.adapters.settings import get_settings
+from ordersaga.entrypoints.auth import is_admin
 
 log = logging.getLogger("gateway")
 
@@ -143,14 +142,7 @@ class Gateway:
 
     def authorised(self) -> bool:
         """Basic auth `admin:<password>` as on the OpenFaaS gateway's `/system/*`."""
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        try:
-            user, _, given = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return user == "admin" and hmac.compare_digest(given.encode(), self.password.encode())
+        return is_admin(request.headers.get("Authorization", ""), self.password)
 
     def call(self, name: str, path: str) -> Response:
         """Invoke a function synchronously and relay its answer."""
@@ -258,6 +250,9 @@ def _no_namespace(name: str) -> Response:
 def create_app(gw: Gateway) -> Flask:
     """The Flask app of the gateway (the `/system/*` control plane is added by gateway.control)."""
     app = Flask("gateway")
+    # Werkzeug answers `//` in a path (or `%2F` decoded into one) with an HTML 308 redirect;
+    # a function path is passed on as it came, and every answer here is JSON.
+    app.url_map.merge_slashes = False
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     @app.before_request

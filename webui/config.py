@@ -14,12 +14,16 @@ DEFAULT_DIST = REPO_ROOT / "frontend" / "dist"
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The upstreams and the folder of built files the server uses."""
+    """The upstreams, the built files, and the operator sign-in's settings."""
 
     gateway_url: str
     notify_url: str
     dist_dir: Path = DEFAULT_DIST
     upstream_timeout_s: float = 30.0
+    # Sent to notify for a signed-in operator's all-orders feed; never to a browser.
+    notify_token: str = ""
+    session_ttl_s: float = 8 * 3600.0
+    login_rate: str = "5/minute"
 
     @classmethod
     def from_settings(cls, dist_dir: Path | None = None) -> WebConfig:
@@ -29,4 +33,11 @@ class WebConfig:
         if "NOTIFY_URL" not in os.environ and os.getenv("NOTIFY_PORT"):
             notify_url = f"http://127.0.0.1:{os.environ['NOTIFY_PORT']}"
         dist = dist_dir or Path(os.getenv("FRONTEND_DIST", str(DEFAULT_DIST)))
-        return cls(settings.gateway_url.rstrip("/"), notify_url.rstrip("/"), dist)
+        return cls(
+            settings.gateway_url.rstrip("/"),
+            notify_url.rstrip("/"),
+            dist,
+            notify_token=settings.notify_token,
+            session_ttl_s=settings.ui_session_ttl_s,
+            login_rate=settings.admin_login_rate,
+        )

@@ -33,10 +33,16 @@ HOP_BY_HOP = frozenset(
 )
 
 
+# The browser's own credentials stay here: the session cookie is this server's, and operator
+# credentials are added by this server for a signed-in session only.
+BROWSER_CREDENTIALS = frozenset({"cookie", "authorization"})
+
+
 def forward_headers(headers: Mapping[str, str], request: Request | None = None) -> dict[str, str]:
     """The end-to-end headers of a request or response, plus X-Forwarded-* for a request."""
     kept = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
     if request is not None:
+        kept = {k: v for k, v in kept.items() if k.lower() not in BROWSER_CREDENTIALS}
         kept.pop("accept-encoding", None)  # let httpx negotiate, and relay the decoded body
         if request.client:
             kept["x-forwarded-for"] = request.client.host
@@ -53,10 +59,10 @@ def same_origin(headers: Mapping[str, str]) -> bool:
     return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
 
 
-def upstream_url(base: str, request: Request) -> str:
-    """`base` + the request's path and query string."""
+def upstream_url(base: str, path: str, request: Request) -> str:
+    """`base` + `path` (already checked, as it came) + the request's query string."""
     query = request.url.query
-    return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+    return f"{base}{path}" + (f"?{query}" if query else "")
 
 
 def _unreachable(what: str, url: str, exc: Exception) -> JSONResponse:
@@ -72,7 +78,7 @@ def _unreachable(what: str, url: str, exc: Exception) -> JSONResponse:
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
+async def read_body(request: Request, limit: int) -> bytes | None:
     """The request body, or None when it is larger than `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
@@ -84,29 +90,38 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def proxy_http(client: httpx.AsyncClient, base: str, what: str, request: Request) -> Response:
-    """Send the request on to `base` and return its answer (bodies here are small JSON)."""
-    url = upstream_url(base, request)
-    body = await _read_body(request, MAX_BODY_BYTES)
+async def proxy_http(
+    client: httpx.AsyncClient,
+    base: str,
+    path: str,
+    request: Request,
+    credentials: Mapping[str, str] | None = None,
+) -> Response:
+    """Send the request on to `base` + `path` with `credentials` added, and relay the answer."""
+    url = upstream_url(base, path, request)
+    body = await read_body(request, MAX_BODY_BYTES)
     if body is None:
         return JSONResponse(
             {"error": "payload_too_large", "field": "body", "message": "at most 1 MiB"},
             status_code=413,
         )
     try:
-        answer = await client.request(
-            request.method, url, headers=forward_headers(request.headers, request), content=body
-        )
+        headers = forward_headers(request.headers, request) | dict(credentials or {})
+        answer = await client.request(request.method, url, headers=headers, content=body)
     except httpx.HTTPError as exc:
-        return _unreachable(what, url, exc)
+        return _unreachable("gateway", url, exc)
     return Response(answer.content, answer.status_code, forward_headers(answer.headers))
 
 
 async def proxy_stream(
-    client: httpx.AsyncClient, base: str, what: str, request: Request
+    client: httpx.AsyncClient,
+    base: str,
+    path: str,
+    request: Request,
+    credentials: Mapping[str, str] | None = None,
 ) -> Response:
     """Relay a long-lived streaming answer (server-sent events) chunk by chunk as it arrives."""
-    url = upstream_url(base, request)
+    url = upstream_url(base, path, request)
     if not same_origin(request.headers):
         return JSONResponse(
             {"error": "forbidden", "field": "origin", "message": "cross-origin stream refused"},
@@ -114,6 +129,7 @@ async def proxy_stream(
         )
     headers = forward_headers(request.headers, request)
     headers.pop("origin", None)  # checked above; upstream sees a same-origin client
+    headers.update(credentials or {})
     outgoing = client.build_request(
         "GET",
         url,
@@ -123,7 +139,7 @@ async def proxy_stream(
     try:
         answer = await client.send(outgoing, stream=True)
     except httpx.HTTPError as exc:
-        return _unreachable(what, url, exc)
+        return _unreachable("notify service", url, exc)
 
     async def relay() -> AsyncIterator[bytes]:
         try:

@@ -7,6 +7,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+from webui.guard import error
+
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Orders FaaS</title>
 <h1>The frontend is not built yet</h1>
 <p>Run <code>make frontend</code>
@@ -16,9 +18,12 @@ The API is already proxied under <code>/function/</code>.</p>"""
 
 def _inside(root: Path, relative: str) -> Path | None:
     """The file `relative` names under `root`, or None if it is missing or escapes `root`."""
-    candidate = (root / relative).resolve()
-    if candidate.is_file() and candidate.is_relative_to(root):
-        return candidate
+    try:
+        candidate = (root / relative).resolve()
+        if candidate.is_file() and candidate.is_relative_to(root):
+            return candidate
+    except (OSError, ValueError):  # a NUL, a name too long for the file system
+        return None
     return None
 
 
@@ -35,5 +40,5 @@ def serve_app(dist: Path, request: Request) -> Response:
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return FileResponse(found, headers={"Cache-Control": cache})
     if Path(path).suffix and not path.startswith("orders/"):
-        return HTMLResponse("<h1>Not found</h1>", status_code=404)
+        return error(404, "not_found", "path", "no such file")
     return FileResponse(index, headers={"Cache-Control": "no-cache"})

@@ -178,13 +178,55 @@ export async function sold_out_rejected(page, base, env) {
   await screenshot(page, "sold-out-rejected");
 }
 
-/** The operations view: pipeline counts, throughput, stock and dead letters, live. */
-export async function ops(page, base) {
+/** Sign in on /ops with the admin password (the UI server sets a session cookie). */
+async function signIn(page, base, password) {
   await page.goto(`${base}/ops`);
+  await page.getByLabel("Admin password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor({ timeout: 20_000 });
+}
+
+/** /ops asks for the admin password: a wrong one is refused, the right one opens the live view; signing out closes it. */
+export async function ops_sign_in(page, base, env) {
+  let credentialsInUrl = 0;
+  page.on("request", (request) => {
+    if (/token=|password=/.test(request.url())) credentialsInUrl += 1;
+  });
+  await page.goto(`${base}/ops`);
+  await page.getByRole("heading", { name: "Operations" }).waitFor();
+  await page.getByLabel("Admin password").waitFor();
+  assert.equal(await page.getByTestId("count-PENDING").count(), 0, "nothing of the operator's before signing in");
+  await page.getByLabel("Admin password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").getByText("Wrong password.").waitFor();
+  await screenshot(page, "ops-sign-in-refused");
+  await page.getByLabel("Admin password").fill(env.ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("count-PENDING").waitFor({ timeout: 20_000 });
+  await page.getByTestId("feed-state").getByText("Live", { exact: true }).waitFor({ timeout: 20_000 });
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "ofs_session");
+  assert.ok(session, "a session cookie");
+  assert.equal(session.httpOnly, true, "scripts cannot read the session cookie");
+  assert.equal(session.sameSite, "Strict");
+  assert.equal(await page.evaluate(() => document.cookie.includes("ofs_session")), false);
+  await page.reload();
+  await page.getByTestId("count-PENDING").waitFor({ timeout: 20_000 }); // the session outlives a reload
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Admin password").waitFor();
+  const after = await page.evaluate(async () => (await fetch("/function/ops-summary")).status);
+  assert.equal(after, 401, "operator calls are refused once signed out");
+  assert.equal(credentialsInUrl, 0, "no password or token ever goes into a URL");
+  await screenshot(page, "ops-signed-out");
+}
+
+/** The operations view: pipeline counts, throughput, stock and dead letters, live. */
+export async function ops(page, base, env) {
+  await signIn(page, base, env.ADMIN_PASSWORD);
   await page.getByRole("heading", { name: "Operations" }).waitFor();
   await page.getByTestId("count-PENDING").waitFor({ timeout: 20_000 });
   await page.getByRole("list", { name: "Stock levels" }).getByText("Pizza Margherita").waitFor();
-  await page.getByText("Live", { exact: true }).waitFor({ timeout: 20_000 });
+  await page.getByTestId("feed-state").getByText("Live", { exact: true }).waitFor({ timeout: 20_000 });
   // A new order shows up in the live event list and in the pipeline without a reload.
   await page.evaluate(() =>
     fetch("/function/place-order", {
@@ -206,18 +248,14 @@ export async function ops(page, base) {
   await screenshot(page, "ops-dark");
 }
 
-/** A dead letter is replayed from /ops: a wrong admin password is refused, the right one works. */
+/** A dead letter is replayed from /ops by a signed-in operator, without typing the password again. */
 export async function dead_letter_replay(page, base, env) {
-  await page.goto(`${base}/ops`);
+  await signIn(page, base, env.ADMIN_PASSWORD);
   const replay = page.getByRole("button", { name: /Replay stock\.refilled/ });
   await replay.waitFor({ timeout: 20_000 });
   await replay.click();
   const dialog = page.getByRole("dialog", { name: "Replay dead letter" });
-  await dialog.getByLabel("Admin password").fill("not-the-password");
-  await dialog.getByRole("button", { name: "Replay" }).click();
-  await dialog.getByText("Wrong password.").waitFor();
-  await screenshot(page, "ops-replay-refused");
-  await dialog.getByLabel("Admin password").fill(env.ADMIN_PASSWORD);
+  assert.equal(await dialog.getByLabel("Admin password").count(), 0, "the session is the credential");
   await dialog.getByRole("button", { name: "Replay" }).click();
   await page.getByText(new RegExp(`Replayed ${env.LETTER_ID} as \\d+-\\d+`)).first().waitFor();
   assert.equal(await dialog.isVisible(), false, "the dialog closes after the replay");
@@ -255,7 +293,12 @@ async function axeViolations(page) {
 }
 
 /** axe-core finds no serious WCAG 2.1 AA problem on the shop, a tracking page or /ops, light or dark. */
-export async function accessibility(page, base) {
+export async function accessibility(page, base, env) {
+  await page.goto(`${base}/ops`);
+  await page.getByLabel("Admin password").waitFor();
+  const signInForm = await axeViolations(page);
+  assert.deepEqual(signInForm, [], `sign-in form: ${signInForm.join("\n")}`);
+  await signIn(page, base, env.ADMIN_PASSWORD);
   await openShop(page, base);
   await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
   await page.getByRole("button", { name: /Place order/ }).click(); // show the inline errors too

@@ -88,11 +88,11 @@ const orderRoute = createRoute({
   },
 });
 
-// The operations view is for staff: loaded when first visited, not with the shop.
+// The operations view is for staff (behind a sign-in): loaded when first visited, not with the shop.
 const opsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/ops",
-  component: lazyRouteComponent(() => import("@/features/ops/OpsPage"), "OpsPage"),
+  component: lazyRouteComponent(() => import("@/features/ops/OpsRoute"), "OpsRoute"),
 });
 
 const routeTree = rootRoute.addChildren([shopRoute, orderRoute, opsRoute]);

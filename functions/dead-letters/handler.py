@@ -1,9 +1,10 @@
 """dead-letters: list the saga entries that could not be processed, and replay them.
 
+Operators only (basic auth admin:<gateway password>): letters name orders and carry their data.
 Read from MongoDB, where the connector keeps every letter before acknowledging its entry.
 GET  /function/dead-letters               → [{"id","source_id","type","order_id","function",…}]
 GET  /function/dead-letters/<id>          → one dead letter, with the source entry's fields
-POST /function/dead-letters/<id>/replay   → {"replayed","new_id"} (basic auth admin:<password>);
+POST /function/dead-letters/<id>/replay   → {"replayed","new_id"};
      a letter whose order has moved past its event is resolved without appending anything:
      {"replayed","new_id":null,"skipped":<why>}
 """
@@ -27,6 +28,7 @@ _NO_CACHE = {"Cache-Control": "no-store"}
 
 
 def _get(event: Event, context: Context) -> Response:
+    require_admin(event, get_settings().gateway_password)
     parts = path_parts(event)
     dead_letters = DeadLetters.from_settings()
     if not parts:

@@ -104,6 +104,15 @@ class Settings(BaseSettings):
     sim_order_rate: int = Field(default=0, ge=0, le=600)
     saga_timeout_s: float = Field(default=300.0, gt=0)
 
+    # Where browsers load the web UI (scheme://host[:port]); notify allows this Origin by
+    # default. Empty: http://127.0.0.1 and http://localhost on FRONTEND_PORT.
+    ui_origin: str = ""
+    frontend_port: int = 3000
+    # The web UI's operator sign-in: how long a session lasts, and how many failed sign-ins
+    # one client may make (a `limits` rate such as "5/minute") before it gets 429s.
+    ui_session_ttl_s: float = Field(default=8 * 3600.0, gt=0)
+    admin_login_rate: str = "5/minute"
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -119,6 +128,13 @@ class Settings(BaseSettings):
         credentials; the secret `mongo-url` mounted next to it must be the one that counts.
         """
         return init_settings, file_secret_settings, env_settings, dotenv_settings
+
+    def ui_origins(self) -> tuple[str, ...]:
+        """The origins browsers load the web UI from (UI_ORIGIN, else loopback on FRONTEND_PORT)."""
+        if self.ui_origin:
+            return (self.ui_origin.rstrip("/"),)
+        port = self.frontend_port
+        return (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
 
     @property
     def mongo_url_is_default(self) -> bool:

@@ -1,4 +1,8 @@
-"""Operator calls: HTTP basic auth `admin:<gateway password>`, as on the gateway's `/system/*`."""
+"""Operator calls: HTTP basic auth `admin:<gateway password>`, as on the gateway's `/system/*`.
+
+The one basic-auth check of the project: the gateway's `/system/*`, the operator functions
+(`ops-summary`, `dead-letters`) and the web UI's sign-in (through the gateway) all use it.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,9 @@ from ordersaga.entrypoints.http import Event, header
 ADMIN_USER = "admin"
 
 
-def require_admin(event: Event, password: str) -> None:
-    """Refuse (401) a call without `Authorization: Basic admin:<password>` (or with no password)."""
-    value = header(event, "Authorization")
-    scheme, _, encoded = value.partition(" ")
+def check_admin(authorization: str, password: str) -> None:
+    """Refuse (401) unless `authorization` is `Basic admin:<password>` (and a password is set)."""
+    scheme, _, encoded = authorization.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         raise Unauthorized("send Authorization: Basic admin:<gateway password>", "Authorization")
     try:
@@ -30,3 +33,17 @@ def require_admin(event: Event, password: str) -> None:
         or not hmac.compare_digest(given.encode(), password.encode())
     ):
         raise Unauthorized("wrong user or password", "Authorization")
+
+
+def is_admin(authorization: str, password: str) -> bool:
+    """Whether `authorization` carries the operator's credentials (see `check_admin`)."""
+    try:
+        check_admin(authorization, password)
+    except Unauthorized:
+        return False
+    return True
+
+
+def require_admin(event: Event, password: str) -> None:
+    """Refuse (401) a call without `Authorization: Basic admin:<password>` (or with no password)."""
+    check_admin(header(event, "Authorization"), password)

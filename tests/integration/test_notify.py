@@ -172,23 +172,45 @@ def test_history_of_an_order_whose_events_were_trimmed_starts_with_a_resync(
     assert [m["type"] for m in messages] == ["resync", "stock.reserved", "delivery.dispatched"]
 
 
-def test_all_orders_stream_needs_the_token_and_then_gets_every_order(
+def test_all_orders_stream_needs_the_token_in_a_header_and_then_gets_every_order(
     settings: Settings, notify: NotifyReplica
 ) -> None:
     first, second = store_order(settings), store_order(settings)
+    refusals: list[tuple[int | None, str]] = []
 
-    async def scenario() -> tuple[tuple[int | None, str], list[dict[str, Any]]]:
-        async with connect_ws(f"{notify.ws}/ws/orders") as ws:
-            refused = await close_of(ws)
-        async with connect_ws(f"{notify.ws}/ws/orders?token=ops-secret") as ws:
+    async def scenario() -> list[dict[str, Any]]:
+        for url, headers in [
+            (f"{notify.ws}/ws/orders", {}),
+            (f"{notify.ws}/ws/orders", {"Authorization": "Bearer wrong"}),
+            (f"{notify.ws}/ws/orders?token=ops-secret", {}),  # a URL shows up in logs
+        ]:
+            async with connect_ws(url, additional_headers=headers) as ws:
+                refusals.append(await close_of(ws))
+        bearer = {"Authorization": "Bearer ops-secret"}
+        async with connect_ws(f"{notify.ws}/ws/orders", additional_headers=bearer) as ws:
             poll(lambda: notify.health()["clients"] == 1)
             append(settings, saga_events(first.order_id)[:1] + saga_events(second.order_id)[:1])
-            return refused, await receive(ws, 2)
+            return await receive(ws, 2)
 
-    refused, messages = asyncio.run(scenario())
-    assert refused[0] == 1008
-    assert "token" in refused[1]
+    messages = asyncio.run(scenario())
+    assert [code for code, _ in refusals] == [4401, 4401, 4401]
+    assert all("operators" in reason for _, reason in refusals)
     assert [m["order_id"] for m in messages] == [first.order_id, second.order_id]
+    sse = requests.get(f"{notify.http}/sse/orders", timeout=5)
+    assert (sse.status_code, sse.json()["field"]) == (401, "Authorization")
+
+
+def test_all_orders_stream_is_closed_to_everyone_without_a_configured_token(
+    stack_env: dict[str, str],
+) -> None:
+    replica = start_notify(stack_env, NOTIFY_TOKEN="")
+    try:
+        answer = requests.get(
+            f"{replica.http}/sse/orders", headers={"Authorization": "Bearer "}, timeout=5
+        )
+    finally:
+        replica.stop()
+    assert answer.status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -290,7 +290,7 @@ def test_function_lists_dead_letters(
 ) -> None:
     letter_id, _ = _park(letters, shared_redis, "o1")
 
-    status, body = _call(function, FakeEvent("GET"))
+    status, body = _call(function, FakeEvent("GET", headers=_basic("admin", "s3cret")))
 
     assert status == 200
     assert [letter["id"] for letter in body] == [letter_id]
@@ -313,6 +313,24 @@ def test_function_replays_with_the_admin_password(
     assert body["replayed"] == letter_id
     assert letters.count() == 0
     assert shared_redis.xrange(STREAM, body["new_id"], body["new_id"])
+
+
+@pytest.mark.parametrize("path", ["/", "/1-0"], ids=["list", "one"])
+@pytest.mark.parametrize(
+    "headers", [{}, _basic("admin", "wrong")], ids=["anonymous", "wrong-password"]
+)
+def test_function_shows_dead_letters_to_operators_only(
+    function: ModuleType, shared_redis: fakeredis.FakeRedis, path: str, headers: dict[str, str]
+) -> None:
+    letter_id, _ = _park(shared_redis, "order-of-a-stranger")
+
+    status, body = _call(
+        function, FakeEvent("GET", path.replace("1-0", letter_id), headers=headers)
+    )
+
+    assert status == 401
+    assert body["error"] == "unauthorized"
+    assert "order-of-a-stranger" not in json.dumps(body)
 
 
 @pytest.mark.parametrize(

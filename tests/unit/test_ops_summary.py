@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 
@@ -24,7 +25,15 @@ ORDER = {
 }
 
 
-@pytest.mark.usefixtures("fakes")
+OPERATOR = {"Authorization": "Basic " + base64.b64encode(b"admin:s3cret").decode()}
+
+
+@pytest.fixture
+def password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_PASSWORD", "s3cret")
+
+
+@pytest.mark.usefixtures("password", "fakes")
 def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis) -> None:
     for _ in range(3):
         place_order.handle(post_json(ORDER), FakeContext())
@@ -40,7 +49,7 @@ def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis)
         )
     )  # fmt: skip
 
-    response = ops_summary.handle(FakeEvent(), FakeContext())
+    response = ops_summary.handle(FakeEvent(headers=OPERATOR), FakeContext())
     body = json.loads(response["body"])
 
     assert response["statusCode"] == 200
@@ -54,6 +63,22 @@ def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis)
     assert len(body["throughput"]) == 15
     assert sum(minute["placed"] for minute in body["throughput"]) == 3
     assert sum(minute["cancelled"] for minute in body["throughput"]) == 1
+
+
+@pytest.mark.usefixtures("password", "fakes")
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Basic " + base64.b64encode(b"admin:guess").decode()}],
+    ids=["anonymous", "wrong-password"],
+)
+def test_summary_is_for_operators_only(headers: dict[str, str]) -> None:
+    place_order.handle(post_json(ORDER), FakeContext())
+
+    response = ops_summary.handle(FakeEvent(headers=headers), FakeContext())
+
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"])["field"] == "Authorization"
+    assert "PENDING" not in response["body"]
 
 
 @pytest.mark.usefixtures("fakes")

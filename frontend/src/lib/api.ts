@@ -7,6 +7,7 @@ import {
   opsSummarySchema,
   orderSchema,
   replayResultSchema,
+  sessionSchema,
 } from "./schemas";
 
 /** An error the gateway answered (`{"error","field","message"}`), or a transport failure. */
@@ -75,13 +76,24 @@ export async function placeOrder(form: OrderForm, idempotencyKey: string) {
   return { created: status === 201, order: data };
 }
 
-/** Replay a dead letter; needs the gateway's admin password (HTTP Basic, user `admin`). */
-export async function replayDeadLetter(id: string, password: string) {
-  const token = btoa(`admin:${password}`);
+/** Replay a dead letter: an operator call, so the UI server adds the session's credentials. */
+export async function replayDeadLetter(id: string) {
+  return (await requestJson(`/function/dead-letters/${encodeURIComponent(id)}/replay`, replayResultSchema, { method: "POST" }))
+    .data;
+}
+
+/** Whether this browser holds an operator session (an HttpOnly cookie scripts cannot read). */
+export const fetchSession = async () => (await requestJson("/session", sessionSchema)).data;
+
+/** Exchange the admin password for a session cookie; 401 wrong password, 429 too many tries. */
+export async function signIn(password: string) {
   return (
-    await requestJson(`/function/dead-letters/${encodeURIComponent(id)}/replay`, replayResultSchema, {
+    await requestJson("/session", sessionSchema, {
       method: "POST",
-      headers: { Authorization: `Basic ${token}` },
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ password }),
     })
   ).data;
 }
+
+export const signOut = async () => (await requestJson("/session", sessionSchema, { method: "DELETE" })).data;

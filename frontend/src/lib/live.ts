@@ -17,8 +17,8 @@ const SSE_EVENT_TYPES = [
   "stock.refilled",
 ];
 
-/** Close codes notify uses for a request that will never succeed: bad cursor, unknown order, policy. */
-const PERMANENT_CLOSE_CODES = new Set([1008, 4400, 4404]);
+/** Close codes for a request that will never succeed: policy, not signed in, bad cursor, unknown order. */
+const PERMANENT_CLOSE_CODES = new Set([1008, 4401, 4400, 4404]);
 
 /** Orders two Redis stream ids (`<ms>-<seq>`): negative when a is older than b. */
 export function compareCursors(a: string, b: string): number {

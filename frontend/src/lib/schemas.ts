@@ -147,6 +147,10 @@ export const replayResultSchema = z.object({
   skipped: z.string().optional(),
 });
 
+/** The operator's session on the UI server (`GET/POST/DELETE /session`). */
+export const sessionSchema = z.object({ signed_in: z.boolean(), expires_at: timestamp.nullish() });
+export type OperatorSession = z.infer<typeof sessionSchema>;
+
 // Limits mirror ordersaga/domain/models.py so the form flags what the server would refuse.
 export const MAX_LINES = 20;
 export const MAX_QUANTITY = 50;

@@ -1,4 +1,4 @@
-"""Who may subscribe to what: Origin, token, cursor and order checks with their close codes."""
+"""Who may subscribe to what: Origin, operator token, cursor and order checks, with close codes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import Headers
 
 from notify.config import NotifySettings
 from notify.messages import Cursor
@@ -15,13 +15,20 @@ from ordersaga.domain.errors import Unavailable
 
 # WebSocket close codes (RFC 6455 §7.4 plus the 4000-4999 application range), with the
 # HTTP status the SSE endpoints answer for the same problem.
-POLICY_VIOLATION = 1008  # bad Origin, missing or wrong token
+POLICY_VIOLATION = 1008  # bad Origin
+UNAUTHORIZED = 4401  # the all-orders feed without the operator token
 TRY_AGAIN_LATER = 1013  # client too slow: reconnect with ?after=<last cursor>
 SERVER_ERROR = 1011  # Redis or MongoDB unavailable
 BAD_REQUEST = 4400  # malformed ?after= / Last-Event-ID
 NOT_FOUND = 4404  # no such path, or no such order
 
-HTTP_STATUS = {POLICY_VIOLATION: 403, SERVER_ERROR: 503, BAD_REQUEST: 400, NOT_FOUND: 404}
+HTTP_STATUS = {
+    POLICY_VIOLATION: 403,
+    UNAUTHORIZED: 401,
+    SERVER_ERROR: 503,
+    BAD_REQUEST: 400,
+    NOT_FOUND: 404,
+}
 
 
 @dataclass(frozen=True)
@@ -69,26 +76,47 @@ def parse_after(text: str | None) -> Cursor | Refusal | None:
         return Refusal(BAD_REQUEST, "validation", "after", str(exc))
 
 
+def operator_allowed(headers: Headers, settings: NotifySettings) -> bool:
+    """Whether the request carries `Authorization: Bearer <NOTIFY_TOKEN>` (never a URL).
+
+    Without a configured token nobody is an operator: the all-orders feed stays closed.
+    """
+    scheme, _, given = headers.get("authorization", "").partition(" ")
+    token = settings.notify_token
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode(), token.encode())
+    )
+
+
 async def check_subscription(
     headers: Headers,
-    query: QueryParams,
     order_id: str | None,
     settings: NotifySettings,
     orders: OrderDirectory,
 ) -> Refusal | None:
-    """Every check of a subscription request; None when it may go ahead."""
+    """Every check of a subscription request; None when it may go ahead.
+
+    Every order's events (`order_id` None) are for operators only; one order's events are
+    for whoever knows its id, the customer's capability (122 random bits, see place-order).
+    """
     if not origin_allowed(headers, settings):
         origin = headers.get("origin", "")[:60]
         return Refusal(POLICY_VIOLATION, "forbidden", "origin", f"origin {origin} not allowed")
-    if order_id is None and settings.notify_token:
-        given = query.get("token", "")
-        if not hmac.compare_digest(given.encode(), settings.notify_token.encode()):
-            return Refusal(POLICY_VIOLATION, "forbidden", "token", "a valid ?token= is required")
-    if order_id is not None:
-        try:
-            known = await orders.exists(order_id)
-        except Unavailable:
-            return Refusal(SERVER_ERROR, "unavailable", "order_id", "order store unavailable")
-        if not known:
-            return Refusal(NOT_FOUND, "not_found", "order_id", f"no order has id {order_id[:64]}")
+    if order_id is None:
+        if not operator_allowed(headers, settings):
+            return Refusal(
+                UNAUTHORIZED,
+                "unauthorized",
+                "Authorization",
+                "every order's events are for operators: sign in on /ops",
+            )
+        return None
+    try:
+        known = await orders.exists(order_id)
+    except Unavailable:
+        return Refusal(SERVER_ERROR, "unavailable", "order_id", "order store unavailable")
+    if not known:
+        return Refusal(NOT_FOUND, "not_found", "order_id", f"no order has id {order_id[:64]}")
     return None

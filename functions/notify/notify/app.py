@@ -50,13 +50,13 @@ async def _refuse_socket(ws: WebSocket, refusal: Refusal) -> None:
 
 
 async def order_socket(ws: WebSocket) -> None:
-    """`/ws/orders[/<order_id>][?after=<cursor>][&token=…]`: that order's (or every) event."""
+    """`/ws/orders[/<order_id>][?after=<cursor>]`: that order's (or, for operators, every) event."""
     replica = _replica(ws)
     order_id: str | None = ws.path_params.get("order_id")
     after = parse_after(ws.query_params.get("after"))
     refusal = after if isinstance(after, Refusal) else None
     refusal = refusal or await check_subscription(
-        ws.headers, ws.query_params, order_id, replica.settings, replica.source.orders
+        ws.headers, order_id, replica.settings, replica.source.orders
     )
     if refusal is not None:
         await _refuse_socket(ws, refusal)
@@ -82,7 +82,7 @@ async def order_events(request: Request) -> Response:
     after = parse_after(resume)
     refusal = after if isinstance(after, Refusal) else None
     refusal = refusal or await check_subscription(
-        request.headers, request.query_params, order_id, replica.settings, replica.source.orders
+        request.headers, order_id, replica.settings, replica.source.orders
     )
     if refusal is not None:
         return JSONResponse(refusal.body(), refusal.http_status)

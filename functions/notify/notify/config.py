@@ -6,9 +6,6 @@ from functools import lru_cache
 
 from ordersaga.adapters.settings import Settings
 
-# Browsers on these origins may open sockets even when notify runs on another port (Vite).
-DEFAULT_ORIGINS = ("http://127.0.0.1:3000", "http://localhost:3000")
-
 
 class NotifySettings(Settings):
     """Shared settings (REDIS_URL, STREAM_NAME, MONGO_*) plus NOTIFY_* for this service."""
@@ -17,7 +14,8 @@ class NotifySettings(Settings):
     notify_port: int = 8081
     # Messages a client may fall behind by before it is disconnected (close code 1013).
     notify_queue_max: int = 256
-    # Comma-separated; empty means the defaults above plus the notify host itself.
+    # Comma-separated; empty means the web UI's origins (UI_ORIGIN, or loopback on
+    # FRONTEND_PORT). A request's own host is always allowed.
     notify_allowed_origins: str = ""
     notify_ping_interval_s: float = 20.0
     notify_ping_timeout_s: float = 20.0
@@ -29,7 +27,7 @@ class NotifySettings(Settings):
     def allowed_origins(self) -> frozenset[str]:
         """The origins allowed besides the request's own host."""
         listed = [o.strip().rstrip("/") for o in self.notify_allowed_origins.split(",")]
-        return frozenset(o for o in listed if o) or frozenset(DEFAULT_ORIGINS)
+        return frozenset(o for o in listed if o) or frozenset(self.ui_origins())
 
     def read_count(self) -> int:
         """Entries per XREAD: a burst read in one go must not by itself overflow a queue."""

@@ -4,8 +4,6 @@ import { type FormEvent, useState } from "react";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
-import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
 import { ApiError, fetchDeadLetters, replayDeadLetter } from "@/lib/api";
 import { formatTime } from "@/lib/format";
@@ -20,26 +18,22 @@ function ReplayDialog({
   onClose: () => void;
   onReplayed: (message: string) => void;
 }) {
-  const [password, setPassword] = useState("");
   const replay = useMutation({
-    mutationFn: ({ id, pass }: { id: string; pass: string }) => replayDeadLetter(id, pass),
-    onSuccess: (result) => {
-      setPassword("");
+    mutationFn: (id: string) => replayDeadLetter(id),
+    onSuccess: (result) =>
       onReplayed(
         result.new_id
           ? `Replayed ${result.replayed} as ${result.new_id}`
           : `Not replayed ${result.replayed}: ${result.skipped ?? "outdated"}`,
-      );
-    },
+      ),
   });
   const error = replay.error instanceof ApiError ? replay.error : null;
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (letter && password) replay.mutate({ id: letter.id, pass: password });
+    if (letter) replay.mutate(letter.id);
   };
   const close = () => {
     replay.reset();
-    setPassword("");
     onClose();
   };
   return (
@@ -54,29 +48,17 @@ function ReplayDialog({
       }
     >
       <form onSubmit={submit} className="space-y-3">
-        <div className="space-y-1.5">
-          <Label htmlFor="admin-password">Admin password</Label>
-          <Input
-            id="admin-password"
-            type="password"
-            autoComplete="current-password"
-            autoFocus
-            value={password}
-            aria-invalid={error?.status === 401 ? true : undefined}
-            aria-describedby={error ? "replay-error" : undefined}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-          {error && (
-            <p id="replay-error" role="alert" className="text-sm font-medium text-destructive">
-              {error.status === 401 ? "Wrong password." : error.message}
-            </p>
-          )}
-        </div>
+        <p className="text-sm text-muted-foreground">The event goes back on the saga stream and the letter is removed.</p>
+        {error && (
+          <p id="replay-error" role="alert" className="text-sm font-medium text-destructive">
+            {error.status === 401 ? "Your session ended: sign in again." : error.message}
+          </p>
+        )}
         <div className="flex justify-end gap-2">
           <Button variant="outline" onClick={close}>
             Cancel
           </Button>
-          <Button type="submit" disabled={!password || replay.isPending}>
+          <Button type="submit" autoFocus disabled={replay.isPending}>
             {replay.isPending ? "Replaying…" : "Replay"}
           </Button>
         </div>
@@ -85,7 +67,7 @@ function ReplayDialog({
   );
 }
 
-/** Events the connector gave up on, each with a replay button behind the admin password. */
+/** Events the connector gave up on, each with a replay button (the operator's session is the credential). */
 export function DeadLetters() {
   const queryClient = useQueryClient();
   const letters = useQuery({ queryKey: ["dead-letters"], queryFn: fetchDeadLetters, refetchInterval: 10_000 });

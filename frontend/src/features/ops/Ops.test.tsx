@@ -70,26 +70,32 @@ describe("operations view", () => {
     expect(await screen.findByText(/No dead letters/)).toBeInTheDocument();
   });
 
-  it("replays a dead letter with the admin password as HTTP Basic auth, refusing a wrong one", async () => {
-    const fetch = mockFetch((url, init) => {
+  it("replays a dead letter on the operator's session, sending no password of its own", async () => {
+    const fetch = mockFetch((url) => {
       if (url === "/function/dead-letters") return json(200, [letter]);
-      const auth = new Headers(init?.headers).get("Authorization");
-      if (auth === `Basic ${btoa("admin:s3cret")}`) return json(200, { replayed: letter.id, new_id: "1700000000001-0" });
-      return json(401, { error: "unauthorized", message: "admin password required" });
+      return json(200, { replayed: letter.id, new_id: "1700000000001-0" });
     });
     const user = userEvent.setup();
     renderWithQuery(<DeadLetters />);
     await user.click(await screen.findByRole("button", { name: /replay stock\.reserved/i }));
     const dialog = screen.getByRole("dialog");
-    await user.type(within(dialog).getByLabelText("Admin password"), "guess");
-    await user.click(within(dialog).getByRole("button", { name: "Replay" }));
-    expect(await within(dialog).findByText("Wrong password.")).toBeInTheDocument();
-    await user.clear(within(dialog).getByLabelText("Admin password"));
-    await user.type(within(dialog).getByLabelText("Admin password"), "s3cret");
     await user.click(within(dialog).getByRole("button", { name: "Replay" }));
     await waitFor(() => expect(screen.getAllByText(/Replayed 1700000000000-0 as 1700000000001-0/).length).toBeGreaterThan(0));
     const replays = fetch.mock.calls.filter(([url]) => url === `/function/dead-letters/${letter.id}/replay`);
-    expect(replays.map(([, init]) => init?.method)).toEqual(["POST", "POST"]);
+    expect(replays.map(([, init]) => init?.method)).toEqual(["POST"]);
+    expect(new Headers(replays[0]?.[1]?.headers).get("Authorization")).toBeNull();
+  });
+
+  it("says the session ended when a replay is refused with 401", async () => {
+    mockFetch((url) => {
+      if (url === "/function/dead-letters") return json(200, [letter]);
+      return json(401, { error: "unauthorized", field: "session", message: "sign in on /ops first" });
+    });
+    const user = userEvent.setup();
+    renderWithQuery(<DeadLetters />);
+    await user.click(await screen.findByRole("button", { name: /replay stock\.reserved/i }));
+    await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Replay" }));
+    expect(await screen.findByText("Your session ended: sign in again.")).toBeInTheDocument();
   });
 });
 

@@ -19,6 +19,13 @@ import { ThroughputChart } from "./ThroughputChart";
 export const SUMMARY_REFRESH_MS = 5000;
 // While events flow, at most one summary per this: an open /ops tab must not load the saga.
 export const SUMMARY_MIN_GAP_MS = 2500;
+/** What the live badge says; a refused feed says so instead of connecting forever. */
+const FEED_LABELS: Record<FeedState, string> = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  closed: "Feed refused",
+};
 const RECENT_EVENTS = 12;
 
 /**
@@ -41,7 +48,11 @@ function useAllOrdersFeed() {
         if (message.event_id) setEvents((current) => [message, ...current].slice(0, RECENT_EVENTS));
         throttle.request();
       },
-      onState: setState,
+      onState: (next) => {
+        setState(next);
+        // Refused for good (4401: the session ended): the route shows the sign-in form again.
+        if (next === "closed") void queryClient.invalidateQueries({ queryKey: ["session"] });
+      },
     });
     feed.start();
     return () => {
@@ -90,9 +101,9 @@ export function OpsPage() {
           <h1 className="text-2xl font-bold tracking-tight">Operations</h1>
           <p className="text-sm text-muted-foreground">The order saga, live.</p>
         </div>
-        <Badge variant={live.state === "live" ? "success" : "warning"}>
+        <Badge variant={live.state === "live" ? "success" : "warning"} data-testid="feed-state">
           <Radio className="size-3" aria-hidden="true" />
-          {live.state === "live" ? "Live" : "Connecting…"}
+          {FEED_LABELS[live.state]}
         </Badge>
       </div>
       {summary.isError && !data && (
@@ -141,7 +152,7 @@ export function OpsPage() {
         <Card>
           <CardHeader>
             <CardTitle>Dead letters</CardTitle>
-            <CardDescription>Events a function kept failing on. Replaying needs the admin password.</CardDescription>
+            <CardDescription>Events a function kept failing on; replay one to put it back on the saga stream.</CardDescription>
           </CardHeader>
           <CardContent>
             <DeadLetters />
