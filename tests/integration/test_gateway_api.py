@@ -255,9 +255,13 @@ def test_a_function_process_that_dies_is_restarted(gateway: RunningGateway) -> N
     wait_for(menu_ok, "menu after restart", 30)
 
 
-def test_ops_summary_reports_from_the_real_servers(gateway: RunningGateway) -> None:
+def test_ops_summary_reports_from_the_real_servers_to_the_operator_only(
+    gateway: RunningGateway,
+) -> None:
     place(gateway)
-    response = requests.get(f"{gateway.url}/function/ops-summary", timeout=10)
+    anonymous = requests.get(f"{gateway.url}/function/ops-summary", timeout=10)
+    response = requests.get(f"{gateway.url}/function/ops-summary", auth=gateway.auth, timeout=10)
+    assert anonymous.status_code == 401
     assert response.status_code == 200
     body = response.json()
     assert body["orders_by_status"]["PENDING"] >= 1

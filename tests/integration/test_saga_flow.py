@@ -183,11 +183,14 @@ def test_operator_replay_of_an_outdated_letter_appends_no_old_event(saga: SagaSt
     url = f"{saga.gateway.url}/function/dead-letters"
     before = saga.events_of(order_id)
 
+    anonymous = requests.get(url, timeout=30)
     listed = requests.get(url, auth=saga.gateway.auth, timeout=30)
     refused = requests.post(f"{url}/{letter.id}/replay", timeout=30)
     wrong = requests.post(f"{url}/{letter.id}/replay", auth=("admin", "nope"), timeout=30)
     replayed = requests.post(f"{url}/{letter.id}/replay", auth=saga.gateway.auth, timeout=30)
 
+    assert anonymous.status_code == 401
+    assert order_id not in anonymous.text
     assert listed.status_code == 200
     assert [item["id"] for item in listed.json()] == [letter.id]
     assert (refused.status_code, wrong.status_code) == (401, 401)

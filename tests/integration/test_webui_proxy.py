@@ -156,6 +156,23 @@ def test_bad_order_field_comes_back_as_the_gateway_said(shop: str) -> None:
     assert answer.json()["field"] == "items[0].quantity"
 
 
+def test_operator_signs_in_with_the_gateway_password_and_then_reads_operator_data(
+    shop: str, gateway: RunningGateway
+) -> None:
+    with requests.Session() as browser:
+        anonymous = browser.get(f"{shop}/function/ops-summary", timeout=10)
+        wrong = browser.post(f"{shop}/session", json={"password": "nope"}, timeout=10)
+        right = browser.post(f"{shop}/session", json={"password": gateway.auth[1]}, timeout=10)
+        summary = browser.get(f"{shop}/function/ops-summary", timeout=10)
+        letters = browser.get(f"{shop}/function/dead-letters", timeout=10)
+        browser.delete(f"{shop}/session", timeout=10)
+        signed_out = browser.get(f"{shop}/function/ops-summary", timeout=10)
+    assert (anonymous.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
+    assert "PIZ-MARG" in {row["sku"] for row in summary.json()["stock"]}
+    assert letters.json() == []
+    assert signed_out.status_code == 401
+
+
 def test_websocket_is_relayed_both_ways_with_the_cursor(webui: str) -> None:
     ws_url = webui.replace("http", "ws") + "/ws/orders/o1?after=4-0"
     with connect(ws_url, origin=Origin(webui), open_timeout=5) as socket:
