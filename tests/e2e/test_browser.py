@@ -100,11 +100,15 @@ def test_order_for_more_than_the_stock_is_cancelled_with_the_reason_shown(stack:
     assert "PASS cancelled_live" in output
 
 
+def test_operator_signs_in_sees_the_live_pipeline_and_signs_out(stack: Stack) -> None:
+    assert "PASS ops_sign_in" in run(stack, "ops_sign_in", ADMIN_PASSWORD=stack.password)
+
+
 def test_operations_view_shows_the_pipeline_and_new_events_live(stack: Stack) -> None:
-    assert "PASS ops" in run(stack, "ops")
+    assert "PASS ops" in run(stack, "ops", ADMIN_PASSWORD=stack.password)
 
 
-def test_dead_letter_is_replayed_from_the_operations_view_with_the_admin_password(
+def test_dead_letter_is_replayed_from_the_operations_view_on_the_session(
     stack: Stack,
 ) -> None:
     letter = stack.park_dead_letter()
@@ -113,4 +117,4 @@ def test_dead_letter_is_replayed_from_the_operations_view_with_the_admin_passwor
 
 
 def test_pages_have_no_serious_accessibility_problems(stack: Stack) -> None:
-    assert "PASS accessibility" in run(stack, "accessibility")
+    assert "PASS accessibility" in run(stack, "accessibility", ADMIN_PASSWORD=stack.password)
