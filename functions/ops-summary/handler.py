@@ -17,4 +17,5 @@ def _get(event: Event, context: Context) -> Response:
     return json_response(200, body, {"Cache-Control": "no-store"})
 
 
+REQUIRED_SECRETS = ("gateway_password",)
 handle = http_function({"GET": _get})

@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import redis
+from pymongo import MongoClient
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.services.dead_letters import dead_letter_fields
+from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from tests.upstack import UpStack
 
 pytestmark = pytest.mark.security
@@ -61,11 +62,11 @@ def order_id(stack: UpStack) -> str:
 
 @pytest.fixture(scope="module")
 def dead_letter(stack: UpStack, order_id: str) -> str:
-    """A dead letter naming a customer's order, as the connector parks it."""
+    """A dead letter naming a customer's order, kept as the connector keeps it."""
     event = SagaEvent(
         id="security-dead-letter", type=EventType.ORDER_PLACED, data={"order_id": order_id}
     )
-    fields = dead_letter_fields(
+    letter = DeadLetter.of_entry(
         "1-0",
         {**event.to_fields(), "order_id": order_id},
         function="reserve-stock",
@@ -75,10 +76,10 @@ def dead_letter(stack: UpStack, order_id: str) -> str:
         deliveries=5,
     )
     client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-    try:
-        return str(client.xadd("orders.dead", fields))
-    finally:
-        client.close()
+    with MongoClient(stack.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=True) as mongo:
+        DeadLetters(mongo["orders"], client, "orders.events", "orders.dead").keep(letter)
+    client.close()
+    return letter.id
 
 
 @pytest.fixture

@@ -320,9 +320,13 @@ def test_function_replays_with_the_admin_password(
     "headers", [{}, _basic("admin", "wrong")], ids=["anonymous", "wrong-password"]
 )
 def test_function_shows_dead_letters_to_operators_only(
-    function: ModuleType, shared_redis: fakeredis.FakeRedis, path: str, headers: dict[str, str]
+    function: ModuleType,
+    shared_redis: fakeredis.FakeRedis,
+    letters: DeadLetters,
+    path: str,
+    headers: dict[str, str],
 ) -> None:
-    letter_id, _ = _park(shared_redis, "order-of-a-stranger")
+    letter_id, _ = _park(letters, shared_redis, "order-of-a-stranger")
 
     status, body = _call(
         function, FakeEvent("GET", path.replace("1-0", letter_id), headers=headers)
