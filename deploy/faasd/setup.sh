@@ -16,10 +16,10 @@ COMPOSE="$FAASD_DIR/docker-compose.yaml"
 MARKER="# orders-faas services"
 
 # Secrets the functions mount (stack.yml `secrets:`), created with `faas-cli secret create`.
-FUNCTION_SECRETS=(mongo-url redis-url saga-signing-key gateway-password)
+FUNCTION_SECRETS=(mongo-url redis-url saga-signing-key gateway-password notify-token)
 # Files the compose services mount from $SECRETS (docker-compose.orders.yaml).
 SERVICE_SECRETS=(redis-password mongo-root-password mongo-app-password mongo-keyfile
-  mongo-url redis-url saga-signing-key gateway-password)
+  mongo-url redis-url saga-signing-key gateway-password notify-token)
 
 fail() { echo "setup: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "run as root (sudo)"
@@ -36,6 +36,7 @@ keep_or_create redis-password 16
 keep_or_create mongo-root-password 16
 keep_or_create mongo-app-password 16
 keep_or_create saga-signing-key 32
+keep_or_create notify-token 24
 keep_or_create mongo-keyfile 378
 printf 'mongodb://orders:%s@mongodb:27017/orders?replicaSet=rs0&authSource=orders' \
   "$(cat "$SECRETS/mongo-app-password")" >"$SECRETS/mongo-url"

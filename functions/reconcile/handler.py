@@ -18,7 +18,8 @@ from ordersaga.adapters.order_counts import OrderCounts
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import utcnow
-from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
+from ordersaga.entrypoints.http import Context, Event, Response, json_response
+from ordersaga.entrypoints.scheduled import scheduled_function
 from ordersaga.services.ordering import republish_stale_orders
 from ordersaga.services.recovery import (
     reemit_missing_announcements,
@@ -52,4 +53,4 @@ def _run(event: Event, context: Context) -> Response:
     )
 
 
-handle = http_function({"POST": _run, "GET": _run})
+handle = scheduled_function("reconcile", _run)

@@ -7,7 +7,8 @@ from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import get_settings
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import utcnow
-from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
+from ordersaga.entrypoints.http import Context, Event, Response, json_response
+from ordersaga.entrypoints.scheduled import scheduled_function
 from ordersaga.services.refill import refill_stock
 
 
@@ -23,4 +24,4 @@ def _run(event: Event, context: Context) -> Response:
     return json_response(200, {"refilled": [e.data for e in events]})
 
 
-handle = http_function({"POST": _run, "GET": _run})
+handle = scheduled_function("refill", _run)

@@ -7,7 +7,8 @@ from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import get_settings
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import utcnow
-from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
+from ordersaga.entrypoints.http import Context, Event, Response, json_response
+from ordersaga.entrypoints.scheduled import scheduled_function
 from ordersaga.services.simulation import Timing, run_simulation
 
 
@@ -26,4 +27,4 @@ def _run(event: Event, context: Context) -> Response:
     return json_response(200, report.summary())
 
 
-handle = http_function({"POST": _run, "GET": _run})
+handle = scheduled_function("simulate", _run)

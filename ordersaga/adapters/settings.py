@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # again, a re-announcement) whose id was appended within this time is not appended twice.
     event_ids_ttl_s: float = Field(default=86400.0, gt=0)
 
+    # Scheduled functions: their cron schedule (stack.yml sets it from the `schedule`
+    # annotation), so that a call claims the slot it falls in and a second one does nothing.
+    cron_schedule: str = "* * * * *"
+
     # dispatch-delivery: share of orders whose delivery fails (decided per order id, 0..1).
     delivery_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     # refill: skus below the threshold are topped up to the target (0: their initial stock).

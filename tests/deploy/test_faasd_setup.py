@@ -115,7 +115,13 @@ def test_setup_creates_function_secrets_logs_in_and_restarts_faasd(
 
     assert any(call.startswith("faas-cli login") for call in calls)
     created = [call.split()[3] for call in calls if call.startswith("faas-cli secret create")]
-    assert sorted(created) == ["gateway-password", "mongo-url", "redis-url", "saga-signing-key"]
+    assert sorted(created) == [
+        "gateway-password",
+        "mongo-url",
+        "notify-token",
+        "redis-url",
+        "saga-signing-key",
+    ]
     assert calls[-1] == "systemctl restart faasd"
 
 
@@ -127,7 +133,7 @@ def test_running_setup_again_keeps_passwords_and_adds_nothing_twice(
     first_password = (secrets / "mongo-app-password").read_text()
     first_compose = (faasd / "docker-compose.yaml").read_text()
     (stubs.parent / "secrets").write_text(
-        "mongo-url\nredis-url\nsaga-signing-key\ngateway-password"
+        "mongo-url\nredis-url\nsaga-signing-key\ngateway-password\nnotify-token"
     )
     (stubs.parent / "calls.log").unlink()
 
@@ -136,4 +142,4 @@ def test_running_setup_again_keeps_passwords_and_adds_nothing_twice(
     assert (secrets / "mongo-app-password").read_text() == first_password
     assert (faasd / "docker-compose.yaml").read_text() == first_compose
     assert not [call for call in calls if call.startswith("faas-cli secret create")]
-    assert len([call for call in calls if call.startswith("faas-cli secret update")]) == 4
+    assert len([call for call in calls if call.startswith("faas-cli secret update")]) == 5

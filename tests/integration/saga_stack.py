@@ -124,8 +124,10 @@ class SagaStack:
         )
 
     def run(self, function: str) -> dict[str, Any]:
-        """Invoke a scheduled function as the cron connector does."""
-        response = requests.post(f"{self.gateway.url}/function/{function}", timeout=60)
+        """Run a scheduled function now, as an operator may (a bare call runs once per slot)."""
+        response = requests.post(
+            f"{self.gateway.url}/function/{function}", auth=self.gateway.auth, timeout=60
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body

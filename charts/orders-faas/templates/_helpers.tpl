@@ -153,6 +153,10 @@ environment:
   LOG_LEVEL: {{ $root.Values.config.logLevel | quote }}
   {{- /* Under the watchdog the handler folder is function/: the name comes from here. */}}
   FUNCTION_NAME: {{ $name | quote }}
+  {{- if $spec.schedule }}
+  {{- /* A call claims the slot of this schedule it falls in: one run per slot. */}}
+  CRON_SCHEDULE: {{ $spec.schedule | quote }}
+  {{- end }}
   {{- range $k, $v := $spec.environment }}
   {{ $k }}: {{ $v | quote }}
   {{- end }}
