@@ -8,6 +8,8 @@ from pathlib import Path
 
 import uvicorn
 
+from ordersaga.adapters.secrets import require_secrets
+from ordersaga.adapters.settings import get_settings
 from ordersaga.logs import configure_logging
 from webui.app import create_app
 from webui.config import WebConfig
@@ -21,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dist", type=Path, default=None, help="folder of the built frontend")
     args = parser.parse_args(argv)
     configure_logging("webui")
+    # It presents notify's token for a signed-in operator: without one /ops could never be live.
+    require_secrets(get_settings(), "notify_token")
     config = WebConfig.from_settings(args.dist)
     print(
         f"webui on http://{args.host}:{args.port} (gateway {config.gateway_url}, "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +26,7 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from devstack.processes import free_port, wait_for
-from tests.integration.conftest import RunningGateway, start_http_service
+from tests.integration.conftest import REPO_ROOT, RunningGateway, start_http_service
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +113,11 @@ def _index(tmp_path: Path) -> Path:
 @pytest.fixture
 def webui(fake_notify: FakeNotify, tmp_path: Path) -> Iterator[str]:
     """The web UI server in front of the stand-in notify (no gateway needed)."""
-    env = {"GATEWAY_URL": f"http://127.0.0.1:{free_port()}", "NOTIFY_URL": fake_notify.url}
+    env = {
+        "GATEWAY_URL": f"http://127.0.0.1:{free_port()}",
+        "NOTIFY_URL": fake_notify.url,
+        "NOTIFY_TOKEN": "webui-test-token",
+    }
     url, proc = start_webui(env, _index(tmp_path))
     yield url
     proc.terminate()
@@ -224,6 +230,20 @@ def _take_until_data(lines: Iterator[str]) -> Iterator[str]:
         yield line
         if line.startswith("data: ") or time.monotonic() > deadline:
             return
+
+
+def test_the_ui_server_refuses_to_start_without_the_notify_token(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NOTIFY_TOKEN": ""}
+    started = subprocess.run(
+        [sys.executable, "-m", "webui", "--port", str(free_port()), "--dist", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert started.returncode != 0
+    assert "NOTIFY_TOKEN" in started.stderr
 
 
 def test_websocket_is_refused_when_notify_is_down(gateway: RunningGateway, tmp_path: Path) -> None:
