@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "MONGO_URL": "mongodb://127.0.0.1:1/?directConnection=true",
         "STREAM_NAME": STREAM,
         "NOTIFY_PORT": str(notify_port),
+        "NOTIFY_TOKEN": os.urandom(16).hex(),
         "NOTIFY_QUEUE_MAX": str(args.queue_max),
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions/notify")]),
         "LOG_LEVEL": "WARNING",

@@ -17,7 +17,6 @@ SAMPLE_VALUES = frozenset(
         "password",
         "admin",
         "token",
-        "ops-secret",
     }
 )
 

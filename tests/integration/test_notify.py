@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -12,10 +15,12 @@ import httpx
 import pytest
 import requests
 
+from devstack.processes import free_port
 from ordersaga.adapters.redis_stream import get_redis
 from ordersaga.adapters.settings import Settings
 from tests.integration.conftest import start_gateway
 from tests.integration.notify_support import (
+    REPO_ROOT,
     NotifyReplica,
     append,
     close_of,
@@ -200,17 +205,19 @@ def test_all_orders_stream_needs_the_token_in_a_header_and_then_gets_every_order
     assert (sse.status_code, sse.json()["field"]) == (401, "Authorization")
 
 
-def test_all_orders_stream_is_closed_to_everyone_without_a_configured_token(
-    stack_env: dict[str, str],
+@pytest.mark.parametrize("token", ["", "   ", "token"])
+def test_notify_refuses_to_start_without_a_usable_token(
+    stack_env: dict[str, str], token: str
 ) -> None:
-    replica = start_notify(stack_env, NOTIFY_TOKEN="")
-    try:
-        answer = requests.get(
-            f"{replica.http}/sse/orders", headers={"Authorization": "Bearer "}, timeout=5
-        )
-    finally:
-        replica.stop()
-    assert answer.status_code == 401
+    env = {**os.environ, **stack_env, "NOTIFY_TOKEN": token, "NOTIFY_PORT": str(free_port())}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions/notify")])
+
+    done = subprocess.run(
+        [sys.executable, "-m", "notify"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1].startswith("refusing to start: NOTIFY_TOKEN")
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import uvicorn
 
 from notify.app import create_app
 from notify.config import get_notify_settings
+from ordersaga.adapters.secrets import require_secrets
 from ordersaga.logs import configure_logging
 
 
@@ -17,6 +18,8 @@ def main() -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     settings = get_notify_settings()
+    # Without its token the all-orders feeds would be closed to the operator too: say so now.
+    require_secrets(settings, "notify_token")
     config = uvicorn.Config(
         create_app(settings),
         host=settings.notify_host,
