@@ -103,6 +103,20 @@ def test_deploy_restarts_a_function_with_the_requests_environment_and_annotation
     assert requests.get(f"{gateway.url}/function/menu", timeout=10).status_code == 200
 
 
+def test_a_deploy_that_cannot_start_keeps_the_running_function(gateway: RunningGateway) -> None:
+    before = {p.pid for p in workers(gateway, "menu")}
+    current = status(gateway, "menu")
+    broken = {**current["envVars"], "PYTHONHOME": "/nonexistent"}  # python cannot start
+
+    response = system(gateway, "PUT", "functions", json={"service": "menu", "envVars": broken})
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "deploy_failed"
+    assert {p.pid for p in workers(gateway, "menu")} == before
+    assert "PYTHONHOME" not in status(gateway, "menu")["envVars"]
+    assert requests.get(f"{gateway.url}/function/menu", timeout=10).status_code == 200
+
+
 def test_remove_stops_a_function_and_deploy_brings_it_back(gateway: RunningGateway) -> None:
     current = status(gateway, "order-status")
     removed = system(gateway, "DELETE", "functions", json={"functionName": "order-status"})
