@@ -97,12 +97,22 @@ def _headers(origin: str | None, host: str = "127.0.0.1:8081") -> Headers:
 
 
 def test_origin_rules_allow_non_browsers_same_host_and_the_ui_only() -> None:
-    settings = NotifySettings()
+    settings = NotifySettings(frontend_port=3000, ui_origin="")
     assert origin_allowed(_headers(None), settings)
     assert origin_allowed(_headers("http://127.0.0.1:8081"), settings)
     assert origin_allowed(_headers("http://localhost:3000"), settings)
     assert not origin_allowed(_headers("http://evil.example"), settings)
     assert not origin_allowed(_headers("null"), settings)
+
+
+def test_the_default_origins_follow_where_the_ui_is_served() -> None:
+    moved = NotifySettings(frontend_port=43210, ui_origin="")
+    public = NotifySettings(frontend_port=3000, ui_origin="https://shop.example/")
+    assert origin_allowed(_headers("http://127.0.0.1:43210"), moved)
+    assert origin_allowed(_headers("http://localhost:43210"), moved)
+    assert not origin_allowed(_headers("http://127.0.0.1:3000"), moved)
+    assert origin_allowed(_headers("https://shop.example"), public)
+    assert not origin_allowed(_headers("http://localhost:3000"), public)
 
 
 def test_listed_origins_replace_the_defaults() -> None:

@@ -134,6 +134,18 @@ describe("LiveFeed", () => {
     expect(states.at(-1)).toBe("closed");
   });
 
+  it("gives up on the all-orders feed once refused for want of a session (4401)", () => {
+    const states: string[] = [];
+    const { feed, fireTimers } = harness({ path: "/orders", onState: (state) => states.push(state) });
+    feed.start();
+    FakeWebSocket.latest().open();
+    FakeWebSocket.latest().drop(4401);
+    fireTimers();
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    expect(FakeEventSource.instances).toHaveLength(0);
+    expect(states.at(-1)).toBe("closed");
+  });
+
   it("stops reconnecting once stopped", () => {
     const { feed, fireTimers } = harness();
     feed.start();
