@@ -184,7 +184,8 @@ class Connector:
                     self.ledger.ack(row.entry_id)  # trimmed away: nothing left to deliver
                     continue
                 delivery = Delivery(row.entry_id, fields, row.deliveries)
-                self.processor.dead_letter_abandoned(delivery, row.deliveries)
+                if not self.processor.dead_letter_abandoned(delivery, row.deliveries):
+                    break  # MongoDB is unreachable: try again next round, keep maintenance moving
         capacity = self.lanes.capacity()
         if capacity == 0:
             return 0

@@ -243,11 +243,12 @@ class EntryProcessor:
         )
         return outcome
 
-    def dead_letter_abandoned(self, delivery: Delivery, deliveries: int) -> None:
+    def dead_letter_abandoned(self, delivery: Delivery, deliveries: int) -> bool:
         """Dead-letter an entry delivered `deliveries` times without being settled.
 
         The reason is the last failure a replica recorded, or, when every replica handling it
-        died first, the delivery count itself.
+        died first, the delivery count itself. False if the letter could not be kept (MongoDB
+        unreachable): the entry stays pending.
         """
         try:
             event: SagaEvent | None = SagaEvent.from_fields(delivery.fields)
@@ -259,7 +260,7 @@ class EntryProcessor:
             failure.get("status_code"),
             failure.get("body_excerpt", ""),
         )
-        self._dead_letter(
+        return self._dead_letter(
             delivery, event, failure.get("function", ""), outcome, deliveries=deliveries
         )
 
@@ -270,7 +271,7 @@ class EntryProcessor:
         function: str,
         outcome: Outcome,
         deliveries: int | None = None,
-    ) -> None:
+    ) -> bool:
         letter = DeadLetter.of_entry(
             delivery.entry_id,
             delivery.fields,
@@ -290,7 +291,7 @@ class EntryProcessor:
                 "cannot keep the dead letter; the entry stays pending",
                 extra={**_context(delivery, event), "error": exc.message},
             )
-            return
+            return False
         copy_id = self.ledger.dead_letter(letter)
         log.warning(
             "dead-lettered",
@@ -304,3 +305,4 @@ class EntryProcessor:
                 "stream_copy_id": copy_id,
             },
         )
+        return True

@@ -57,8 +57,10 @@ class KeptLetters:
 
     letters: list[DeadLetter] = field(default_factory=list)
     down: bool = False
+    attempts: int = 0
 
     def keep(self, letter: DeadLetter) -> None:
+        self.attempts += 1
         if self.down:
             raise Unavailable("MongoDB is not reachable: test")
         if all(kept.id != letter.id for kept in self.letters):

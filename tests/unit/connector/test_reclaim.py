@@ -8,6 +8,7 @@ from collections.abc import Callable
 import fakeredis
 import pytest
 
+from connector.app import Connector
 from connector.invoke import Outcome
 from connector.ledger import Ledger
 from ordersaga.domain.events import EventType
@@ -15,9 +16,12 @@ from tests.unit.connector.conftest import (
     DEAD,
     GROUP,
     STREAM,
+    KeptLetters,
     RunningConnector,
     ScriptedFunctions,
+    StaticRoutes,
     append,
+    make_settings,
     pending_ids,
     placed,
     stream_types,
@@ -160,3 +164,30 @@ def test_dead_consumers_with_nothing_pending_leave_the_group(
     assert gone == ["dead-idle"]
     assert names == {"dead-holding"}  # "me" never read, so it is no consumer yet
     assert pending_ids(r) == [entry_id]  # still claimable by a live replica
+
+
+def test_while_mongodb_is_down_reclaim_tries_one_letter_and_keeps_the_rest_pending(
+    r: fakeredis.FakeRedis,
+) -> None:
+    ids = append(r, placed("o1"), placed("o2"), placed("o3"))
+    dead = Ledger(r, STREAM, GROUP, DEAD, "dead-replica")
+    dead.ensure_group()
+    dead.read_new(3, 0)
+    for entry_id in ids:
+        dead.redeliver(entry_id)
+        dead.redeliver(entry_id)  # delivered three times: each is due to be parked
+    wait_until(lambda: len(dead.idle_entries(1, 10)) == 3)
+    letters = KeptLetters(down=True)
+    connector = Connector(
+        make_settings(connector_min_idle_ms=1, connector_max_deliveries=3),
+        r,
+        StaticRoutes(RESERVE),  # type: ignore[arg-type]
+        ScriptedFunctions(default=succeed_with()),
+        "me",
+        letters,
+    )
+
+    connector.reclaim()
+
+    assert letters.attempts == 1  # not one slow MongoDB time-out per entry
+    assert sorted(pending_ids(r)) == sorted(ids)  # nothing acknowledged without its letter
