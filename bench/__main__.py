@@ -265,6 +265,10 @@ def run_growth(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
         for size in steps:
             grow[str(size)] = run.grow_to(size)
             by_size[str(size)] = run.measure(size)
+            # A long run keeps what it measured so far, should a later size fail.
+            RESULTS.mkdir(exist_ok=True)
+            partial = {"grow": grow, "by_size": by_size}
+            (RESULTS / "growth-partial.json").write_text(json.dumps(partial, indent=2))
         result: dict[str, Any] = {
             "sizes": steps,
             "grow": grow,

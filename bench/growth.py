@@ -15,7 +15,8 @@ size the same things are measured, and each one's cost is divided by its cost on
   index for a `findAndModify` that grows with the collection), so timing at two sizes decides.
 
 At the largest size it also measures what an open `/ops` tab costs the saga: the saga's p50
-without it, with it (a Chromium tab held open on the live view), and without it again.
+without it, with it (a Chromium tab held open on the live view, at the lowest CPU priority so
+that it stands for a browser on the operator's own machine), and without it again.
 """
 
 from __future__ import annotations
@@ -198,8 +199,10 @@ class OpsTab:
     """An /ops tab held open in headless Chromium (live feed, refreshes) while a phase runs."""
 
     def __init__(self, ui_url: str, password: str) -> None:
+        # At the lowest CPU priority: an operator's browser runs on their own machine, and on
+        # this one its rendering would otherwise take cores from the saga it is looking at.
         self.proc = subprocess.Popen(
-            ["node", str(OPS_PAGE), ui_url, "hold"],
+            ["nice", "-n", "19", "node", str(OPS_PAGE), ui_url, "hold"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
