@@ -32,6 +32,11 @@ def check_settings(settings: Settings) -> list[str]:
             "CONNECTOR_HTTP_TIMEOUT_S must be shorter than CONNECTOR_MIN_IDLE_MS, or a slow "
             "step is reclaimed by another replica while it still runs"
         )
+    if settings.event_ids_ttl_s < settings.connector_stream_retention_s:
+        problems.append(
+            "EVENT_IDS_TTL_S must be at least CONNECTOR_STREAM_RETENTION_S, or an event still on "
+            "the stream could be appended again"
+        )
     for field in ("saga_signing_key", "gateway_password"):
         problem = secret_problem(field, getattr(settings, field))
         if problem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fakeredis
 
+from connector.app import check_settings
 from connector.ledger import Delivery, Ledger
 from connector.processing import EntryProcessor
 from ordersaga.adapters.redis_stream import EventStream, event_key
@@ -14,6 +15,7 @@ from tests.unit.connector.conftest import (
     STREAM,
     ScriptedFunctions,
     append,
+    make_settings,
     pending_ids,
     placed,
     processor,
@@ -92,3 +94,9 @@ def _drain(ledger: Ledger, run: EntryProcessor) -> None:
 def _claimed(ledger: Ledger, entry_id: str, deliveries: int) -> Delivery:
     [(claimed_id, fields)] = ledger.client.xrange(STREAM, entry_id, entry_id)  # type: ignore[misc]
     return Delivery(claimed_id, fields, deliveries)
+
+
+def test_the_connector_refuses_to_forget_event_ids_while_their_entries_may_stay() -> None:
+    settings = make_settings(event_ids_ttl_s=60, connector_stream_retention_s=3600)
+
+    assert any("EVENT_IDS_TTL_S" in problem for problem in check_settings(settings))
