@@ -289,6 +289,14 @@ def test_healthz_counts_connected_clients(settings: Settings, notify: NotifyRepl
     asyncio.run(scenario())
 
 
+def test_notify_answers_where_openfaas_ce_probes_a_function(notify: NotifyReplica) -> None:
+    # CE probes /_/health and ignores com.openfaas.health.http.path.
+    answer = requests.get(f"{notify.http}/_/health", timeout=10)
+
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
+
+
 def test_gateway_proxies_plain_http_to_notify(
     stack_env: dict[str, str], notify: NotifyReplica
 ) -> None:
