@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit integration e2e openfaas frontend frontend-check clean-data bench bench-growth
+.PHONY: up test lint typecheck unit integration e2e openfaas chaos frontend frontend-check clean-data bench bench-growth
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ e2e: $(STAMP) redis-server frontend
 # The real faas-cli, of-watchdog and cron-connector (FAAS_CLI, FWATCHDOG, CRON_CONNECTOR).
 openfaas: $(STAMP) redis-server
 	$(PY) -m pytest tests/openfaas -q -rs
+
+# Faults injected into the stack as `make up` starts it, audited from the stores (tests/chaos).
+# `make test` runs the short version; this is the long one: more load, 20 s freezes.
+chaos: $(STAMP) redis-server
+	CHAOS_LONG=1 $(PY) -m pytest tests/chaos -m chaos -q
 
 test: $(STAMP) redis-server lint typecheck frontend-check frontend
 	$(PY) -m pytest -q
