@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import psutil
 import pytest
@@ -111,7 +112,7 @@ class Chaos:
     @contextmanager
     def scenario(self, fault: str, note: str = "", orders: int | None = None) -> Iterator[Run]:
         """Load during the block; afterwards every invariant must hold within the bound."""
-        run = Run(self, fault, letters_after=self.auditor.last_letter())
+        run = Run(self, fault, self.auditor.last_letter(), datetime.now(UTC))
         count = PROFILE.orders if orders is None else orders
         burst = self.load.burst(count, PROFILE.rate, len(self.rows))
         if count:
@@ -121,7 +122,7 @@ class Chaos:
         run.healed_at = run.healed_at or time.monotonic()
         burst.join(timeout=300)
         orders = [o for o in self.load.accepted.values() if o not in self.casualties]
-        scope = Scope(orders, run.subscribers, run.letters_after, run.poison)
+        scope = Scope(orders, run.subscribers, run.letters_after, run.letters_since, run.poison)
         found, recovered = self.settle(scope, run.healed_at)
         self.casualties |= self.auditor.stuck(orders)
         found["no orphans"] = run.orphans
@@ -149,6 +150,7 @@ class Run:
     chaos: Chaos
     fault: str
     letters_after: str = "-"
+    letters_since: datetime = field(default_factory=lambda: datetime.now(UTC))
     before: int = 0
     subscribers: list[Subscriber] = field(default_factory=list)
     poison: set[str] = field(default_factory=set)

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -175,7 +176,8 @@ class Scope:
 
     orders: list[str]  # accepted orders that must settle (earlier casualties left out)
     subscribers: list[Subscriber]
-    letters_after: str = "-"  # dead letters written after this stream id
+    letters_after: str = "-"  # dead letters written after this stream id (the Redis copy)
+    letters_since: datetime = field(default_factory=lambda: datetime.now(UTC))  # in MongoDB
     poison: set[str] = field(default_factory=set)  # entry ids that must become dead letters
 
 
@@ -187,7 +189,7 @@ class Auditor:
         self.mongo: MongoClient[dict[str, Any]] = MongoClient(
             stack.mongo_url, serverSelectionTimeoutMS=3000, socketTimeoutMS=10000
         )
-        self.redis = redis.Redis(port=stack.redis_port, decode_responses=True, socket_timeout=5)
+        self.redis = redis.Redis.from_url(stack.redis_url, decode_responses=True, socket_timeout=5)
 
     @property
     def db(self) -> Any:
@@ -295,6 +297,9 @@ class Auditor:
         start = "-" if scope.letters_after == "-" else f"({scope.letters_after}"
         letters = self.redis.xrange(DEAD_LETTERS, min=start)
         sources = {fields.get("source_id", ""): fields for _, fields in letters}
+        # MongoDB keeps each letter (the Redis stream is a copy): read both.
+        kept = self.db.dead_letters.find({"failed_at": {"$gte": scope.letters_since}})
+        sources |= {str(doc.get("source_id", "")): doc for doc in kept}
         unexplained = [
             f"{f.get('type', '?')} in {f.get('function', '?')}: {f.get('reason', '')[:60]}"
             for s, f in sources.items()
