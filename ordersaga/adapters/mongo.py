@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from pymongo import ASCENDING, MongoClient
+from pymongo import ASCENDING, MongoClient, WriteConcern
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
@@ -142,8 +142,11 @@ class OrderRepository:
     def insert(self, order: Order) -> Order:
         """Store a new order; if its idempotency key was used before, return the first order."""
         doc = _stored_order(order)
+        # The customer is told the order is accepted once this returns, so it is journaled:
+        # an unjournaled write was lost when the chaos suite SIGKILLed the data store.
+        journaled = self.collection.with_options(write_concern=WriteConcern(w=1, j=True))
         try:
-            self.collection.insert_one(doc)
+            journaled.insert_one(doc)
         except DuplicateKeyError:
             existing = self.find_by_idempotency_key(order.idempotency_key or "")
             if existing is None:
