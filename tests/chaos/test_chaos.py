@@ -18,23 +18,6 @@ from tests.chaos.harness import STREAM
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(900)]
 
-# Known failures, audited in full all the same (they pass as XPASS once fixed); see docs/CHAOS.md.
-NEEDS_STREAM_DEDUPE = pytest.mark.xfail(
-    reason="a replayed entry's follow-ups reach subscribers again until the connector and "
-    "notify drop repeated event ids (issue 15, item 4)",
-    strict=False,
-)
-NEEDS_POISON_LETTERS = pytest.mark.xfail(
-    reason="an entry without a type, or for an unknown order, is acknowledged without a "
-    "dead letter until issue 15, item 5 lands",
-    strict=False,
-)
-LOSES_UNJOURNALED_WRITES = pytest.mark.xfail(
-    reason="SecantusDB does not journal a w:1 write before answering: a SIGKILL right after "
-    "place-order answered can lose the order (place-order's insert needs j:true)",
-    strict=False,
-)
-
 
 def alive(pid: int) -> bool:
     try:
@@ -70,16 +53,7 @@ def test_a_race_for_the_last_units_sells_each_unit_once(chaos: Chaos) -> None:
     chaos.load.skus.append(sku)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "connector-1",
-        "notify",
-        "gateway",
-        "redis",
-        pytest.param("secantusdb", marks=LOSES_UNJOURNALED_WRITES),
-    ],
-)
+@pytest.mark.parametrize("name", ["connector-1", "notify", "gateway", "redis", "secantusdb"])
 def test_a_killed_process_is_restarted_and_nothing_is_lost(chaos: Chaos, name: str) -> None:
     restarts = chaos.stack.child(name).get("restarts", 0)
     note = {"redis": "AOF restart"}.get(name, "")
@@ -113,7 +87,6 @@ def test_a_frozen_process_catches_up_when_it_thaws(chaos: Chaos, name: str) -> N
         run.healed()
 
 
-@NEEDS_STREAM_DEDUPE
 def test_replayed_entries_change_nothing(chaos: Chaos) -> None:
     entries = [
         (entry_id, fields)
@@ -133,7 +106,6 @@ def test_replayed_entries_change_nothing(chaos: Chaos) -> None:
         run.healed()
 
 
-@NEEDS_POISON_LETTERS
 def test_poison_entries_are_dead_lettered_with_a_reason(chaos: Chaos) -> None:
     unknown = uuid.uuid4().hex
     poison = [
