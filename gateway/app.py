@@ -221,6 +221,8 @@ class Gateway:
                         "X-Duration-Seconds": f"{duration_s:.6f}",
                     },
                     timeout=10,
+                    # A listed host must not bounce the result on to one that is not.
+                    allow_redirects=False,
                 )
         except requests.RequestException as exc:
             log.warning("async callback failed: %s", exc, extra={"call_id": call_id})

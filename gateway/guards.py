@@ -1,20 +1,16 @@
 """What the gateway refuses before a function is called: oversized bodies, callbacks to hosts
-nobody allowed, and any answer that is not a JSON error."""
+nobody allowed, and (with the functions' runtime) any answer that is not a JSON error."""
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
-
 from gateway.server import BodyLimit
 from gateway.stack import Stack
+from ordersaga.entrypoints.runtime import install_json_errors
 
-log = logging.getLogger("gateway")
+__all__ = ["allowed_callback_hosts", "body_limit", "callback_refusal", "install_json_errors"]
 
 CALLBACK_HOSTS_SETTING = "GATEWAY_CALLBACK_HOSTS"
 FUNCTION_ROUTES = ("function", "async-function")
@@ -58,25 +54,3 @@ def callback_refusal(url: str, allowed: frozenset[str]) -> str | None:
     if not allowed:
         return f"callbacks are off: list the hosts they may go to in {CALLBACK_HOSTS_SETTING}"
     return f"{host} is not in {CALLBACK_HOSTS_SETTING}"
-
-
-def _json_error(status: int, error: str, message: str, field: str | None = None) -> Response:
-    body = {"error": error, "message": message, **({"field": field} if field else {})}
-    return Response(json.dumps(body), status, {"Content-Type": "application/json"})
-
-
-def install_json_errors(app: Flask) -> None:
-    """Every error the gateway itself answers is `{"error","field"?,"message"}`, never HTML."""
-    # Werkzeug would answer `//` or an encoded `%2F` with an HTML redirect to a merged path.
-    app.url_map.merge_slashes = False
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        name = (exc.name or "error").lower().replace(" ", "_")
-        return _json_error(status, name, exc.description or exc.name or "error")
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _json_error(500, "internal", "internal error")

@@ -7,6 +7,8 @@ the local gateway (`gateway.runtime`), so a handler cannot tell the two apart.
 from __future__ import annotations
 
 import importlib.util
+import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,9 +16,12 @@ from types import ModuleType
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ordersaga.adapters.secrets import require_secrets
 from ordersaga.adapters.settings import get_settings
+
+log = logging.getLogger("ordersaga.runtime")
 
 HEALTH_PATH = "/_/health"
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
@@ -66,6 +71,27 @@ def format_response(result: dict[str, Any] | None) -> tuple[Any, int, dict[str, 
     return str(body), status, headers
 
 
+def _json_error(status: int, error: str, message: str) -> Response:
+    body = json.dumps({"error": error, "message": message})
+    return Response(body, status, {"Content-Type": "application/json"})
+
+
+def install_json_errors(app: Flask) -> None:
+    """Every error `app` answers itself is `{"error","message"}` JSON: never HTML, a traceback,
+    or a redirect of `//` (an encoded `/`) to a merged path."""
+    app.url_map.merge_slashes = False
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        name = (exc.name or "error").lower().replace(" ", "_")
+        return _json_error(exc.code or 500, name, exc.description or exc.name or "error")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _json_error(500, "internal", "internal error")
+
+
 def create_app(handler_dir: Path) -> Flask:
     """A Flask app that sends every path and method to the function's `handle`.
 
@@ -85,4 +111,5 @@ def create_app(handler_dir: Path) -> Flask:
     def call_handler(path: str) -> tuple[Any, int, dict[str, str]]:
         return format_response(module.handle(Event(), Context()))
 
+    install_json_errors(app)
     return app

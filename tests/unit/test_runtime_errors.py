@@ -1,0 +1,32 @@
+"""A function's own HTTP runtime answers every error it makes itself as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ordersaga.entrypoints.runtime import create_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.usefixtures("fakes")
+@pytest.mark.parametrize("path", ["//../system", "/a//b", "//"])
+def test_doubled_slashes_reach_the_handler_instead_of_a_redirect(path: str) -> None:
+    client = create_app(REPO / "functions" / "menu").test_client()
+
+    # As the server hands it over once `%2F` is decoded (a test client would read `//` as a host).
+    answer = client.get("/", environ_overrides={"PATH_INFO": path})
+
+    assert answer.status_code == 200
+    assert answer.is_json and isinstance(answer.json, list)
+
+
+def test_a_method_no_function_answers_is_a_json_405() -> None:
+    client = create_app(REPO / "functions" / "menu").test_client()
+
+    answer = client.open("/", method="PURGE")
+
+    assert answer.status_code == 405
+    assert answer.is_json and set(answer.json or {}) == {"error", "message"}
