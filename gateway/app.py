@@ -19,9 +19,11 @@ import requests
 from flask import Flask, Response, g, request
 
 from gateway.guards import allowed_callback_hosts, callback_refusal, install_json_errors
+from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.stack import Stack
 from ordersaga.adapters.settings import get_settings
 from ordersaga.entrypoints.auth import is_admin
+from ordersaga.entrypoints.runtime import METRICS_PATH
 
 log = logging.getLogger("gateway")
 
@@ -60,6 +62,10 @@ class Pool(Protocol):
         """Whether any worker takes calls now."""
         ...
 
+    def ready_workers(self) -> list[Any]:
+        """The workers that take calls now."""
+        ...
+
 
 @dataclass
 class Upstreams:
@@ -74,8 +80,10 @@ class Upstreams:
     timeout_s: float = 60.0
     invocations: Counter[str] = field(default_factory=Counter)
     session: requests.Session = field(default_factory=requests.Session)
+    metrics: GatewayMetrics = field(init=False)
 
     def __post_init__(self) -> None:
+        self.metrics = GatewayMetrics(self.replicas)
         adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=64)
         self.session.mount("http://", adapter)
         # Functions are on loopback: no proxy or .netrc lookup. With trust_env on, requests
@@ -86,6 +94,10 @@ class Upstreams:
     def serves(self, name: str) -> bool:
         """Whether `name` is deployed here (a fixed upstream or a pool of workers)."""
         return name in self.urls or name in self.pools
+
+    def replicas(self) -> list[tuple[str, int]]:
+        """Each function the gateway runs, with its number of ready workers."""
+        return [(name, len(pool.ready_workers())) for name, pool in list(self.pools.items())]
 
     @contextmanager
     def _base(self, name: str) -> Iterator[str]:
@@ -105,20 +117,35 @@ class Upstreams:
     def invoke(
         self, name: str, method: str, path: str, query: bytes, headers: dict[str, str], body: bytes
     ) -> requests.Response:
-        """Call a function and return its response (raises `requests.RequestException`)."""
+        """Call a function and return its response (raises `requests.RequestException`).
+
+        Counted in the gateway's metrics with the function's status code, or with the code
+        the gateway answers instead: 504 for a time-out, 502 for a function not reached.
+        """
         self.invocations[name] += 1
-        with self._base(name) as base:
-            url = base.rstrip("/") + "/" + path.lstrip("/")
-            if query:
-                url += "?" + query.decode("latin-1")
-            return self.session.request(
-                method,
-                url,
-                headers=headers,
-                data=body,
-                timeout=self.timeout_s,
-                allow_redirects=False,
-            )
+        self.metrics.started(name)
+        started = time.perf_counter()
+        code = 502
+        try:
+            with self._base(name) as base:
+                url = base.rstrip("/") + "/" + path.lstrip("/")
+                if query:
+                    url += "?" + query.decode("latin-1")
+                answer = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=body,
+                    timeout=self.timeout_s,
+                    allow_redirects=False,
+                )
+            code = answer.status_code
+            return answer
+        except requests.Timeout:
+            code = 504
+            raise
+        finally:
+            self.metrics.finished(name, code, time.perf_counter() - started)
 
 
 def _forward_headers(call_id: str) -> dict[str, str]:
@@ -319,6 +346,43 @@ def create_app(gw: Gateway) -> Flask:
     def healthz() -> Response:
         served = set(gw.upstreams.urls) | set(gw.upstreams.pools)
         return _json(200, {"status": "ok", "functions": len(served)})
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        # Ready when every deployed function has a worker taking calls (a function removed
+        # through /system/functions is not waited for).
+        waiting = sorted(
+            name
+            for name, pool in list(gw.upstreams.pools.items())
+            if getattr(pool, "deployed", True) and not pool.available()
+        )
+        if waiting:
+            return _json(503, {"status": "unavailable", "waiting_for": waiting})
+        return _json(200, {"status": "ok"})
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(
+            gw.upstreams.metrics.exposition(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    @app.get("/system/metrics-targets")
+    def metrics_targets() -> Response:
+        # Prometheus' HTTP service discovery: every ready worker serves its own /metrics, so
+        # a handler's counters add up over replicas in Prometheus (docs/DESIGN.md).
+        groups = [
+            {
+                "targets": [worker.url.removeprefix("http://")],
+                "labels": {
+                    "function_name": name,
+                    "worker": worker.instance,
+                    "__metrics_path__": METRICS_PATH,
+                },
+            }
+            for name, pool in list(gw.upstreams.pools.items())
+            for worker in pool.ready_workers()
+        ]
+        return _json(200, groups)
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:

@@ -16,14 +16,19 @@ from types import ModuleType
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
 
+import ordersaga.metrics  # noqa: F401 (the handlers' counters, without `_created` series)
 from ordersaga.adapters.secrets import require_secrets
 from ordersaga.adapters.settings import get_settings
 
 log = logging.getLogger("ordersaga.runtime")
 
 HEALTH_PATH = "/_/health"
+# Beside the health check, out of the handler's paths: Prometheus scrapes each worker here.
+METRICS_PATH = "/_/metrics"
 METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
 
 
@@ -105,6 +110,12 @@ def create_app(handler_dir: Path) -> Flask:
     @app.get(HEALTH_PATH)
     def health() -> Response:
         return jsonify({"status": "ok"})
+
+    @app.get(METRICS_PATH)
+    def metrics() -> Response:
+        # This process's registry: the handler's own counters (ordersaga.metrics) and the
+        # process' CPU and memory; one worker is one target.
+        return Response(generate_latest(REGISTRY), 200, {"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.route("/", defaults={"path": ""}, methods=METHODS)
     @app.route("/<path:path>", methods=METHODS)

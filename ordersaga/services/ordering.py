@@ -20,6 +20,7 @@ from ordersaga.domain.models import (
     PlaceOrderRequest,
     utcnow,
 )
+from ordersaga.metrics import ORDERS_PLACED, ORDERS_REANNOUNCED
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def place_order(
     except ApiError as exc:
         # The order is stored; republish_stale_orders announces it once Redis is back.
         log.warning("order %s stored but not yet announced: %s", stored.order_id, exc.message)
+    ORDERS_PLACED.inc()
     return Placement(stored, created=True)
 
 
@@ -163,4 +165,5 @@ def republish_stale_orders(
     announced = stream.append_missing(placed_event(order) for order in stale) if stale else []
     if announced:
         log.info("re-published order.placed for %d stale orders", len(announced))
+    ORDERS_REANNOUNCED.inc(len(announced))
     return [event.order_id for event in announced]

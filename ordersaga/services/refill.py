@@ -9,6 +9,7 @@ from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.stock import StockLevel, refill_quantity
+from ordersaga.metrics import STOCK_REFILLED_UNITS, STOCK_REFILLS
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ def _refill_one(
                 "quantity": quantity,
                 "available": current.available + quantity,
             }
+            STOCK_REFILLS.labels(current.sku).inc()
+            STOCK_REFILLED_UNITS.inc(quantity)
             return SagaEvent.new(EventType.STOCK_REFILLED, "", data)
         current = stock.level(current.sku)
     log.warning("refill gave up after concurrent reservations", extra={"sku": level.sku})

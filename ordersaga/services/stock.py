@@ -15,6 +15,7 @@ from ordersaga.domain.errors import NotFound, ValidationFailed
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Order, OrderStatus
 from ordersaga.domain.stock import Shortage, StockLine, shortage_reason
+from ordersaga.metrics import STOCK_HOLDS_REFUSED
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def on_order_placed(
         if orders.advance(order.order_id, S.STOCK_RESERVED, reserved.id):
             return [reserved]
     else:
+        STOCK_HOLDS_REFUSED.labels(shortage.sku).inc()
         rejection = _rejection(placed, shortage)
         reason = shortage_reason(shortage)
         fields = {"shortage": shortage.model_dump()}
