@@ -11,6 +11,7 @@ from types import FrameType
 
 import requests
 
+from connector import metrics
 from connector.app import Connector, check_settings
 from connector.invoke import FunctionClient
 from connector.routing import Router
@@ -63,10 +64,18 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    server = None
+    if settings.connector_metrics_port:
+        health = metrics.Health(connector.ledger.client.ping, settings.connector_ready_deadline_s)
+        server = metrics.serve(
+            settings.connector_metrics_host, settings.connector_metrics_port, health
+        )
     try:
         connector.run()
     finally:
         invoker.close()
+        if server is not None:
+            server.shutdown()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import redis
 
+from connector import metrics
 from connector.lanes import LaneDispatcher
 from connector.ledger import Delivery, Ledger
 from connector.processing import EntryProcessor, Invoker, LetterKeeper, RetryPolicy
@@ -98,7 +99,10 @@ class Connector:
             _Every("reclaim", min(min_idle_s / 2, 5.0), self.reclaim),
             _Every("trim", settings.connector_trim_interval_s, self.trim),
             _Every("forget", min(settings.connector_consumer_idle_s / 4, 30.0), self.forget),
+            _Every("measure", 5.0, self.measure),
         ]
+        metrics.LANES.set(self.lanes.limit)
+        metrics.LANES_BUSY.set_function(lambda: len(self.lanes.held_ids()))
         self._maintenance = threading.Thread(target=self._maintain, name="maintenance", daemon=True)
 
     def stop(self) -> None:
@@ -141,6 +145,7 @@ class Connector:
             capacity = self.lanes.capacity()
             if capacity == 0:
                 self.lanes.wait_for_capacity(0.5)
+                metrics.loop_turned()  # busy, not stuck
                 continue
             try:
                 deliveries = self.ledger.read_new(capacity, self.block_ms)
@@ -154,7 +159,9 @@ class Connector:
                 log.warning("reading failed; retrying", extra={"error": str(exc)})
                 self.stopping.wait(1.0)
                 continue
+            metrics.loop_turned()
             for delivery in deliveries:
+                metrics.read(delivery.fields)
                 self.lanes.submit(delivery)
 
     def _maintain(self) -> None:
@@ -207,6 +214,15 @@ class Connector:
             )
             self.lanes.submit(delivery)
         return len(claimed)
+
+    def measure(self) -> None:
+        """The group's lag and pending count, and the dead-letter stream's length, as gauges."""
+        client = self.ledger.client
+        figures = metrics.group_figures(client.xinfo_groups(self.ledger.stream), self.ledger.group)
+        if figures is not None:
+            metrics.LAG.set(figures[0])
+            metrics.PENDING.set(figures[1])
+        metrics.DEAD_LETTER_STREAM.set(client.xlen(self.ledger.dead_letters))
 
     def forget(self) -> list[str]:
         """Remove dead replicas from the group: silent too long, with nothing pending."""

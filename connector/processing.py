@@ -19,6 +19,7 @@ from typing import Protocol
 
 from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
 
+from connector import metrics
 from connector.invoke import Outcome
 from connector.ledger import Delivery, Ledger
 from ordersaga.domain.errors import Unavailable
@@ -127,6 +128,7 @@ class EntryProcessor:
         functions = self.router.subscribers(delivery.fields["type"])
         if not functions:
             self.ledger.ack(delivery.entry_id)
+            metrics.acknowledged(delivery.fields["type"])
             log.debug("no subscriber; acknowledged", extra=_context(delivery))
             return
         try:
@@ -142,6 +144,7 @@ class EntryProcessor:
         todo = [name for name in functions if name not in done]
         if not todo:
             self.ledger.ack(delivery.entry_id)
+            metrics.acknowledged(event.type.value)
             return
         body = json.dumps(event.to_json(), separators=(",", ":")).encode()
         try:
@@ -171,6 +174,7 @@ class EntryProcessor:
                 log.warning("entry gone before retry", extra=_context(delivery, event))
                 raise _Interrupted
             delivery.deliveries += 1
+            metrics.retried(event.type.value, function)
 
         def record(state: RetryCallState) -> None:
             self.ledger.record_failure(delivery.entry_id, function, _last_outcome(state))
@@ -189,6 +193,8 @@ class EntryProcessor:
             self._dead_letter(delivery, event, function, outcome)
             return False
         appended = self.ledger.settle(delivery.entry_id, function, outcome.events, last)
+        if last:
+            metrics.acknowledged(event.type.value)
         left_out = sum(entry_id is None for entry_id in appended)
         if left_out:
             log.info(
@@ -229,6 +235,9 @@ class EntryProcessor:
         outcome: Outcome = calls(self.invoker.invoke, function, body)
         if outcome.reached:
             delivery.unreachable_since = None
+        metrics.invoked(
+            event.type.value, function, outcome.ok, outcome.reached, outcome.duration_ms / 1000
+        )
         log.info(
             "invoked" if outcome.ok else "invocation failed",
             extra={
@@ -293,6 +302,7 @@ class EntryProcessor:
             )
             return False
         copy_id = self.ledger.dead_letter(letter)
+        metrics.dead_lettered(delivery.fields.get("type", ""), function)
         log.warning(
             "dead-lettered",
             extra={

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     connector_consumer_idle_s: float = Field(default=120.0, gt=0)
     connector_refresh_s: float = Field(default=10.0, gt=0)
     connector_trim_interval_s: float = Field(default=30.0, gt=0)
+    # `/metrics`, `/healthz` and `/readyz` of a connector replica; 0 serves none.
+    connector_metrics_host: str = "127.0.0.1"
+    connector_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # /readyz fails when the read loop has not come back from Redis for this long.
+    connector_ready_deadline_s: float = Field(default=30.0, gt=0)
     # Entries younger than this stay in the stream even when acknowledged (notify replays them).
     connector_stream_retention_s: float = Field(default=3600.0, ge=0)
     # How long the stream remembers which event ids it holds: an event (a follow-up answered

@@ -1,0 +1,106 @@
+"""The connector's metrics and health checks, read as Prometheus reads them, after real sagas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from devstack.processes import free_port, wait_for
+from ordersaga.domain.models import OrderStatus
+from ordersaga.services.delivery import delivery_fails
+from tests.integration.connector_process import start_connector_process, wait_until
+from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
+from tests.metrics_support import scrape, value
+
+pytestmark = pytest.mark.integration
+
+S = OrderStatus
+
+
+@pytest.fixture(scope="module")
+def connected(
+    redis_url: str, mongo_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SagaStack, str]]:
+    """A gateway, and a connector replica serving its metrics on a port of its own."""
+    env = saga_env(
+        redis_url,
+        mongo_url,
+        DELIVERY_FAILURE_RATE="0",
+        SIM_PREPARING_AFTER_S="0",
+        SIM_IN_TRANSIT_AFTER_S="0",
+        SIM_DELIVERED_AFTER_S="0",
+    )
+    port = free_port()
+    with running_saga_stack(env) as stack:
+        connector = start_connector_process(
+            {**env, "GATEWAY_URL": stack.gateway.url},
+            tmp_path_factory.mktemp("connector"),
+            connector_http_timeout_s="10",
+            connector_min_idle_ms="30000",
+            connector_metrics_port=str(port),
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(lambda: _answers(f"{url}/readyz"), "the connector to be ready", 30)
+            yield stack, url
+        finally:
+            assert connector.stop() == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_a_delivered_and_a_cancelled_saga_are_counted(connected: tuple[SagaStack, str]) -> None:
+    stack, url = connected
+    stack.reset_menu(PIZ_MARG=10, DES_TIRA=1)
+    delivered = stack.place(PIZ_MARG=1).order_id
+    assert not delivery_fails(delivered, 0)
+    cancelled = stack.place(DES_TIRA=2).order_id
+    wait_until(lambda: stack.order(delivered).status is S.DISPATCHED, "the order to be dispatched")
+    stack.run("simulate")
+    wait_until(lambda: stack.order(delivered).status is S.DELIVERED, "the order to be delivered")
+    wait_until(lambda: stack.order(cancelled).status is S.CANCELLED, "the order to be cancelled")
+
+    def settled() -> bool:
+        samples = scrape(f"{url}/metrics")
+        return (
+            value(samples, "connector_entries_acknowledged_total", event_type="order.completed")
+            >= 1
+        )
+
+    wait_until(settled, "the connector to acknowledge the completed order")
+    samples = scrape(f"{url}/metrics")
+    assert value(samples, "connector_entries_read_total", event_type="order.placed") >= 2
+    ok = {"event_type": "order.placed", "function": "reserve-stock", "result": "ok"}
+    assert value(samples, "connector_invocations_total", **ok) >= 2
+    assert value(samples, "connector_invocation_seconds_count", function="reserve-stock") >= 2
+    assert value(samples, "connector_saga_seconds_count", stage="dispatched") >= 1
+    assert value(samples, "connector_saga_seconds_count", stage="completed") >= 1
+    assert value(samples, "connector_cancellations_total", reason="out of stock") >= 1
+    assert value(samples, "connector_dead_letters_total") == 0
+    assert value(samples, "connector_lanes") == stack.settings.connector_concurrency
+    assert "connector_lanes_busy" in samples
+
+
+def test_lag_and_pending_are_measured_from_the_group(connected: tuple[SagaStack, str]) -> None:
+    _stack, url = connected
+    # The maintenance thread measures every 5 s; both are 0 once the stream is drained.
+    wait_until(lambda: "connector_consumer_lag" in scrape(f"{url}/metrics"), "lag to be measured")
+    samples = scrape(f"{url}/metrics")
+    assert value(samples, "connector_pending_entries") >= 0
+    assert value(samples, "connector_last_read_timestamp_seconds") > 0
+
+
+def test_health_and_readiness_answer_json(connected: tuple[SagaStack, str]) -> None:
+    _stack, url = connected
+    assert requests.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{url}/readyz", timeout=5).json() == {"status": "ok"}
+    missing = requests.get(f"{url}/nowhere", timeout=5)
+    assert missing.status_code == 404
+    assert missing.json()["field"] == "path"
