@@ -228,20 +228,6 @@ def test_notify_runs_at_least_one_replica_even_when_asked_for_zero() -> None:
     assert deployments["orders-orders-faas-notify"]["spec"]["replicas"] == 1
 
 
-def test_ingress_routes_the_ui_functions_and_notify() -> None:
-    (ingress,) = of_kind(render({}), "Ingress").values()
-    routes = {
-        path["path"]: path["backend"]["service"]["name"]
-        for path in ingress["spec"]["rules"][0]["http"]["paths"]
-    }
-    assert routes == {
-        "/": "orders-orders-faas-frontend",
-        "/function": "orders-orders-faas-gateway",
-        "/ws": "orders-orders-faas-notify",
-        "/sse": "orders-orders-faas-notify",
-    }
-
-
 def test_databases_are_persistent_and_password_protected() -> None:
     statefulsets = of_kind(render({}), "StatefulSet")
     redis = statefulsets["orders-orders-faas-redis"]
