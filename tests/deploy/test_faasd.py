@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from gateway.stack import Stack
+from ordersaga.adapters.settings import OPENFAAS_SECRETS
 from tests.deploy.conftest import FAASD_DIR, shell_array
 
 COMPOSE_FILE = FAASD_DIR / "docker-compose.orders.yaml"
@@ -110,9 +111,34 @@ def test_connector_and_cron_connector_talk_to_faasd_gateway(compose: dict[str, A
 
     assert "GATEWAY_URL=http://gateway:8080" in services["connector"]["environment"]
     assert "gateway_url=http://gateway:8080" in services["cron-connector"]["environment"]
-    frontend = services["frontend"]["environment"]
-    assert "NOTIFY_UPSTREAM=http://notify:8081" in frontend
     assert "NOTIFY_PORT=8081" in services["notify"]["environment"]
+
+
+def test_only_the_ui_server_faces_browsers_and_it_reaches_gateway_and_notify(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    frontend = dict(entry.split("=", 1) for entry in services["frontend"]["environment"])
+
+    # Nothing of ours but the UI server is published: /function, /ws, /sse and /session all
+    # go through it (faasd's own gateway keeps its port; see docs/DEPLOY.md).
+    assert {name for name, service in services.items() if "ports" in service} == {"frontend"}
+    (published,) = services["frontend"]["ports"]
+    assert published == f"3000:{frontend['FRONTEND_PORT']}"
+    assert frontend["GATEWAY_URL"] == "http://gateway:8080"
+    assert frontend["NOTIFY_URL"] == "http://notify:8081"
+    assert not {"GATEWAY_UPSTREAM", "NOTIFY_UPSTREAM"} & set(frontend)
+
+
+def test_ui_server_reads_only_the_notify_token_from_a_secret_file(compose: dict[str, Any]) -> None:
+    mounts = {
+        volume["target"]: volume for volume in compose["services"]["frontend"].get("volumes", [])
+    }
+
+    assert list(mounts) == [str(OPENFAAS_SECRETS / "notify-token")]
+    mount = mounts[str(OPENFAAS_SECRETS / "notify-token")]
+    assert mount["source"] == "./secrets/orders/notify-token"
+    assert mount["read_only"] is True
 
 
 def test_setup_appends_the_services_after_its_marker() -> None:
