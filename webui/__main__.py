@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("webui")
     # It presents notify's token for a signed-in operator: without one /ops could never be live.
-    require_secrets(get_settings(), "notify_token")
+    settings = get_settings()
+    require_secrets(settings, "notify_token")
     config = WebConfig.from_settings(args.dist)
     print(
         f"webui on http://{args.host}:{args.port} (gateway {config.gateway_url}, "
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         ws="websockets-sansio",
         timeout_graceful_shutdown=3,
+        # X-Forwarded-* is whatever a client writes: believed only from the proxies named.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

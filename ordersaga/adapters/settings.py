@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # one client may make (a `limits` rate such as "5/minute") before it gets 429s.
     ui_session_ttl_s: float = Field(default=8 * 3600.0, gt=0)
     admin_login_rate: str = "5/minute"
+    # Reverse proxies whose X-Forwarded-For/-Proto the web UI believes (comma-separated
+    # addresses or CIDRs, "*" for any): the client address failed sign-ins are counted by, and
+    # https for the Secure cookie. Empty: none, the connection's peer is the client.
+    forwarded_allow_ips: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -12,8 +12,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
 
@@ -207,9 +210,10 @@ def _run_image_command(dist: Path, **extra: str) -> tuple[subprocess.Popen[bytes
     return process, env
 
 
-@pytest.fixture
-def ui_server(dist: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    process, env = _run_image_command(dist, NOTIFY_TOKEN="a-token-for-this-test-only-7f3a")
+@contextmanager
+def _started(dist: Path, **extra: str) -> Iterator[str]:
+    """The image's command, healthy by its own HEALTHCHECK; its URL."""
+    process, env = _run_image_command(dist, NOTIFY_TOKEN="a-token-for-this-test-only-7f3a", **extra)
     health = [sys.executable if w == "python" else w for w in _exec_form("HEALTHCHECK")]
 
     def healthy() -> bool:
@@ -217,25 +221,25 @@ def ui_server(dist: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
     try:
         wait_for(healthy, "the image's HEALTHCHECK", 30, process)
-        yield f"http://127.0.0.1:{env['FRONTEND_PORT']}", env
+        yield f"http://127.0.0.1:{env['FRONTEND_PORT']}"
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def test_image_command_serves_the_app_and_the_operator_sign_in(
-    ui_server: tuple[str, dict[str, str]],
-) -> None:
-    url, _ = ui_server
+def test_image_command_serves_the_app_and_the_operator_sign_in(dist: Path) -> None:
+    with _started(dist) as url:
+        app = requests.get(url + "/ops", timeout=5)
+        session = requests.get(url + "/session", timeout=5)
+        # The all-orders feed and the operator functions need a session; others go nowhere.
+        feed = requests.get(url + "/sse/orders", timeout=5)
+        operator = requests.get(url + "/function/dead-letters", timeout=5)
+        scheduled = requests.get(url + "/function/refill", timeout=5)
 
-    assert "Orders FaaS" in requests.get(url + "/ops", timeout=5).text
-    session = requests.get(url + "/session", timeout=5)
+    assert "Orders FaaS" in app.text
+    assert "frame-ancestors 'none'" in app.headers["content-security-policy"]
     assert session.json() == {"signed_in": False}
-    assert session.headers["content-security-policy"]
-    # The all-orders feed and the operator functions need a session; other paths go nowhere.
-    assert requests.get(url + "/sse/orders", timeout=5).status_code == 401
-    assert requests.get(url + "/function/dead-letters", timeout=5).status_code == 401
-    assert requests.get(url + "/function/refill", timeout=5).status_code == 404
+    assert (feed.status_code, operator.status_code, scheduled.status_code) == (401, 401, 404)
 
 
 def test_image_command_refuses_to_start_without_the_notify_token(dist: Path) -> None:
@@ -244,3 +248,62 @@ def test_image_command_refuses_to_start_without_the_notify_token(dist: Path) -> 
 
     assert process.returncode != 0
     assert "refusing to start: NOTIFY_TOKEN" in output.decode()
+
+
+class _RefusingGateway(BaseHTTPRequestHandler):
+    """A gateway for which every password is wrong."""
+
+    def do_GET(self) -> None:
+        body = b'{"error": "unauthorized", "message": "wrong user or password"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def refusing_gateway() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingGateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _failed_sign_in(url: str, client: str) -> int:
+    answer = requests.post(
+        url + "/session",
+        json={"password": "not-the-password"},
+        headers={"X-Forwarded-For": client},
+        timeout=5,
+    )
+    return answer.status_code
+
+
+@pytest.mark.parametrize(
+    ("trusted", "next_client_gets"),
+    [
+        # FORWARDED_ALLOW_IPS unset (faasd, `make up`): the peer is the client, even on
+        # loopback, and writing another X-Forwarded-For buys no further tries.
+        ("", 429),
+        # Behind the chart's ingress controller (FORWARDED_ALLOW_IPS): a budget per client.
+        ("127.0.0.1", 401),
+    ],
+)
+def test_failed_sign_ins_are_counted_per_client_behind_a_trusted_proxy_only(
+    dist: Path, refusing_gateway: str, trusted: str, next_client_gets: int
+) -> None:
+    extra = {"GATEWAY_URL": refusing_gateway, "ADMIN_LOGIN_RATE": "2/minute"}
+    if trusted:
+        extra["FORWARDED_ALLOW_IPS"] = trusted
+    with _started(dist, **extra) as url:
+        first = [_failed_sign_in(url, "203.0.113.1") for _ in range(3)]
+        other = _failed_sign_in(url, "203.0.113.2")
+
+    assert first == [401, 401, 429]
+    assert other == next_client_gets
