@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from devstack.processes import free_port
 from tests.deploy.conftest import ROOT
@@ -28,7 +29,7 @@ FIRST_PARTY = {"ordersaga", "function", "gateway", "devstack"}
 def _pins() -> dict[str, Requirement]:
     lines = (TEMPLATE / "requirements.txt").read_text().splitlines()
     requirements = [Requirement(line) for line in lines if line.strip() and line[0] != "#"]
-    return {req.name.lower(): req for req in requirements}
+    return {canonicalize_name(req.name): req for req in requirements}
 
 
 def _top_level_imports(paths: list[Path]) -> set[str]:
@@ -49,7 +50,7 @@ def test_template_requirements_cover_every_third_party_import_of_the_image() -> 
         TEMPLATE / "index.py",
     ]
     distributions = packages_distributions()
-    needed = {distributions[module][0].lower() for module in _top_level_imports(sources)}
+    needed = {canonicalize_name(distributions[module][0]) for module in _top_level_imports(sources)}
     missing = needed - set(_pins())
     assert not missing, f"template/python3-http-saga/requirements.txt lacks {sorted(missing)}"
 
@@ -57,7 +58,7 @@ def test_template_requirements_cover_every_third_party_import_of_the_image() -> 
 def test_template_pins_satisfy_the_project_dependencies() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = {
-        Requirement(dep).name.lower(): Requirement(dep)
+        canonicalize_name(Requirement(dep).name): Requirement(dep)
         for dep in pyproject["project"]["dependencies"]
     }
     for name, pin in _pins().items():
