@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -22,6 +24,7 @@ from starlette.websockets import WebSocket
 from webui.access import Audience, feed_target, function_target
 from webui.config import WebConfig
 from webui.guard import Guard, error, http_error, server_error
+from webui.metrics import RequestMetrics
 from webui.proxy import proxy_http, proxy_stream, read_body, same_origin
 from webui.session import (
     COOKIE,
@@ -70,6 +73,27 @@ def create_app(config: WebConfig, transport: httpx.AsyncBaseTransport | None = N
         return JSONResponse(
             {"status": "ok", "frontend_built": (config.dist_dir / "index.html").is_file()}
         )
+
+    async def readyz(request: Request) -> Response:
+        # Ready when what it forwards to answers: the gateway and notify.
+        problems = []
+        for name, url in (("gateway", config.gateway_url), ("notify", config.notify_url)):
+            try:
+                answer = await client.get(f"{url}/healthz", timeout=2)
+                if not answer.is_success:
+                    problems.append(f"{name} answered {answer.status_code}")
+            except httpx.HTTPError as exc:
+                problems.append(f"{name}: {type(exc).__name__}")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, 503)
+        return JSONResponse({"status": "ok"})
+
+    async def client_config(request: Request) -> Response:
+        # What the built app cannot know at build time: where this stack's Prometheus is.
+        return JSONResponse({"prometheus_url": config.prometheus_url or None})
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     async def session_state(request: Request) -> Response:
         return JSONResponse(_state(sessions.of(request)), headers={"Cache-Control": "no-store"})
@@ -170,6 +194,9 @@ def create_app(config: WebConfig, transport: httpx.AsyncBaseTransport | None = N
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/config.json", client_config, methods=["GET"]),
         Route("/session", session_state, methods=["GET"]),
         Route("/session", sign_in, methods=["POST"]),
         Route("/session", sign_out, methods=["DELETE"]),
@@ -181,6 +208,6 @@ def create_app(config: WebConfig, transport: httpx.AsyncBaseTransport | None = N
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(Guard)],
+        middleware=[Middleware(Guard), Middleware(RequestMetrics)],
         exception_handlers={404: http_error, 405: http_error, Exception: server_error},
     )

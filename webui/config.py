@@ -24,6 +24,8 @@ class WebConfig:
     notify_token: str = ""
     session_ttl_s: float = 8 * 3600.0
     login_rate: str = "5/minute"
+    # Where operators find Prometheus (the operations view links to it); empty: no link.
+    prometheus_url: str = ""
 
     @classmethod
     def from_settings(cls, dist_dir: Path | None = None) -> WebConfig:
@@ -40,4 +42,5 @@ class WebConfig:
             notify_token=settings.notify_token,
             session_ttl_s=settings.ui_session_ttl_s,
             login_rate=settings.admin_login_rate,
+            prometheus_url=os.getenv("PROMETHEUS_URL", "").rstrip("/"),
         )

@@ -55,8 +55,8 @@ class NotifyReplica:
         return body
 
     def health_status(self) -> int:
-        """The HTTP status of /healthz (503 while Redis is unreachable)."""
-        return requests.get(self.http + "/healthz", timeout=5).status_code
+        """The HTTP status of /readyz (503 while Redis is unreachable)."""
+        return requests.get(self.http + "/readyz", timeout=5).status_code
 
     def stop(self) -> None:
         """Terminate and wait."""

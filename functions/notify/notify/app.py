@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,6 +22,7 @@ from notify.config import NotifySettings
 from notify.feed import Feed, Source
 from notify.hub import Hub
 from notify.messages import Cursor
+from notify.metrics import FOLLOWER_UP
 from notify.orders import OrderDirectory
 from notify.stream import StreamFollower
 from notify.transports import EventStreamResponse, serve_websocket
@@ -99,11 +102,9 @@ async def order_events(request: Request) -> Response:
     )
 
 
-async def healthz(request: Request) -> Response:
-    """`{"status":"ok","clients":N}` plus fan-out counters; 503 while Redis is unreachable."""
-    replica = _replica(request)
+def _figures(replica: Replica) -> dict[str, object]:
     hub = replica.source.hub
-    body = {
+    return {
         "status": "ok" if replica.follower.healthy else "unavailable",
         "clients": hub.clients,
         "dropped": hub.dropped,
@@ -111,7 +112,23 @@ async def healthz(request: Request) -> Response:
         "repeats": replica.follower.repeats,
         "cursor": str(hub.last_cursor or replica.follower.cursor or ""),
     }
-    return JSONResponse(body, 200 if replica.follower.healthy else 503)
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness: 200 while the process serves, with the fan-out counters and Redis' state."""
+    figures = _figures(_replica(request))
+    return JSONResponse({**figures, "status": "ok", "redis": figures["status"]})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: `{"status":"ok","clients":N}` plus counters; 503 while Redis is unreachable."""
+    replica = _replica(request)
+    return JSONResponse(_figures(replica), 200 if replica.follower.healthy else 503)
+
+
+async def metrics_view(request: Request) -> Response:
+    """This replica's Prometheus metrics."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -141,6 +158,7 @@ def create_app(settings: NotifySettings) -> Starlette:
         follower.cursor = await _tail_or_none(follower)
         follower.healthy = follower.cursor is not None
         app.state.replica = Replica(settings, source, follower)
+        FOLLOWER_UP.set_function(lambda: float(follower.healthy))
         task = asyncio.create_task(follower.run(), name="stream-follower")
         log.info("notify ready", extra={"stream": settings.stream_name})
         try:
@@ -154,8 +172,11 @@ def create_app(settings: NotifySettings) -> Starlette:
 
     routes = [
         Route("/healthz", healthz),
-        # OpenFaaS CE probes every function on /_/health and ignores the health-path annotation.
-        Route("/_/health", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_view),
+        # OpenFaaS CE probes every function on /_/health (its readiness) and ignores the
+        # health-path annotation.
+        Route("/_/health", readyz),
         WebSocketRoute("/ws/orders", order_socket),
         WebSocketRoute("/ws/orders/{order_id}", order_socket),
         WebSocketRoute("/{path:path}", unknown_socket),

@@ -10,11 +10,13 @@ that contradicts itself (two different final statuses) sends a `resync` from the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from notify import metrics
 from notify.hub import Hub, Subscriber
 from notify.messages import START, Cursor, Outgoing, encode, resync_message
 from notify.orders import OrderDirectory
@@ -67,6 +69,8 @@ class Feed:
             elif live.cursor > self.last_sent:
                 self.last_sent = live.cursor
                 if (admitted := await self._admit(live)) is not None:
+                    # Measured as it is handed to the transport, which sends it at once.
+                    metrics.DELAY.observe(max(time.time() - live.cursor.ms / 1000, 0.0))
                     yield admitted
 
     async def _admit(self, item: Outgoing) -> Outgoing | None:
@@ -114,6 +118,7 @@ class Feed:
             yield entry.item
 
     async def _resync(self, reason: str, cursor: Cursor) -> Outgoing:
+        metrics.RESYNCS.labels(reason).inc()
         order = await self.source.orders.get(self.order_id) if self.order_id else None
         message = resync_message(cursor, reason, order)
         return Outgoing(cursor, encode(message), None, self.order_id or "", message["status"])

@@ -6,6 +6,7 @@ import asyncio
 from collections import OrderedDict, deque
 
 from notify.messages import Cursor, Outgoing
+from notify.metrics import DISPATCHED
 
 ALL_ORDERS = None  # the subscription key of the operations view
 
@@ -94,6 +95,7 @@ class Hub:
         """Offer one entry to that order's subscribers and to the all-orders ones."""
         self.last_cursor = item.cursor
         self.dispatched += 1
+        DISPATCHED.inc()
         if placed and order_id and order_id not in self._placed_at:
             self._placed_at[order_id] = item.cursor
             if len(self._placed_at) > self._index_size:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from notify import metrics
 from notify.access import SERVER_ERROR, TRY_AGAIN_LATER
 from notify.feed import Feed
 from notify.hub import SlowConsumer
@@ -61,15 +62,21 @@ async def serve_websocket(ws: WebSocket, feed: Feed, close_timeout_s: float) -> 
         async for item in feed.items():
             if item is not None:
                 await ws.send_text(item.text)
+                metrics.SENT.labels("websocket").inc()
 
     async def until_gone() -> None:
         while (await ws.receive())["type"] != "websocket.disconnect":
             pass
 
+    clients = metrics.CLIENTS.labels("websocket", metrics.scope(feed.order_id))
+    clients.inc()
     try:
         outcome = await _race(pump(), until_gone(), feed)
     finally:
         feed.close()
+        clients.dec()
+    if outcome == "slow":
+        metrics.DROPPED.labels("websocket").inc()
     if outcome == "gone":
         return
     code, reason = (
@@ -115,15 +122,22 @@ class EventStreamResponse(Response):
             await body(b"retry: 2000\n\n")
             async for item in feed.items(self.heartbeat_s):
                 await body(sse_frame(item) if item is not None else b": ping\n\n")
+                if item is not None:
+                    metrics.SENT.labels("sse").inc()
 
         async def until_gone() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
 
+        clients = metrics.CLIENTS.labels("sse", metrics.scope(feed.order_id))
+        clients.inc()
         try:
             outcome = await _race(pump(), until_gone(), feed)
         finally:
             feed.close()
+            clients.dec()
+        if outcome == "slow":
+            metrics.DROPPED.labels("sse").inc()
         if outcome != "gone":
             await _quietly(lambda: body(b"", more=False), self.close_timeout_s)
 

@@ -1,0 +1,78 @@
+"""notify's metrics and health checks, as Prometheus and a prober read them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from ordersaga.adapters.settings import Settings
+from tests.integration.notify_support import (
+    NotifyReplica,
+    append,
+    connect_ws,
+    poll,
+    receive,
+    saga_events,
+    start_notify,
+    store_order,
+)
+from tests.metrics_support import scrape, value
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def notify(stack_env: dict[str, str]) -> Iterator[NotifyReplica]:
+    replica = start_notify(stack_env, NOTIFY_TOKEN="ops-secret")
+    yield replica
+    replica.stop()
+
+
+def test_clients_sends_and_delay_are_counted(settings: Settings, notify: NotifyReplica) -> None:
+    order = store_order(settings)
+    events = saga_events(order.order_id)
+
+    async def scenario() -> None:
+        async with connect_ws(f"{notify.ws}/ws/orders/{order.order_id}") as ws:
+            poll(lambda: notify.health()["clients"] == 1)
+            samples = scrape(f"{notify.http}/metrics")
+            assert value(samples, "notify_clients", transport="websocket", scope="order") == 1
+            append(settings, events)
+            # A resync from the order document first (its order.placed was not on the stream
+            # when it subscribed), then the three events live.
+            await receive(ws, 1 + len(events))
+        poll(lambda: notify.health()["clients"] == 0)
+
+    asyncio.run(scenario())
+    samples = scrape(f"{notify.http}/metrics")
+    assert value(samples, "notify_clients", transport="websocket", scope="order") == 0
+    assert value(samples, "notify_messages_sent_total", transport="websocket") == 1 + len(events)
+    assert value(samples, "notify_delivery_delay_seconds_count") == len(events)
+    assert value(samples, "notify_entries_dispatched_total") >= len(events)
+    assert value(samples, "notify_stream_follower_up") == 1
+
+
+def test_a_resync_is_counted_by_reason(settings: Settings, notify: NotifyReplica) -> None:
+    # An order whose order.placed is not on the stream gets a resync from its document.
+    order = store_order(settings)
+    answer = requests.get(f"{notify.http}/sse/orders/{order.order_id}", stream=True, timeout=10)
+    try:
+        next(answer.iter_lines())
+    finally:
+        answer.close()
+    reason = "the order's first events are no longer on the stream"
+    poll(
+        lambda: value(scrape(f"{notify.http}/metrics"), "notify_resyncs_total", reason=reason) == 1
+    )
+
+
+def test_liveness_and_readiness(notify: NotifyReplica) -> None:
+    alive = requests.get(f"{notify.http}/healthz", timeout=10)
+    ready = requests.get(f"{notify.http}/readyz", timeout=10)
+    assert alive.status_code == 200
+    assert alive.json()["redis"] == "ok"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
