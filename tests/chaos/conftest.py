@@ -8,6 +8,7 @@ short run in `make test` keeps each fault brief. The results table goes to
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from tests.upstack import REPO_ROOT, UpStack
 
 LONG = os.getenv("CHAOS_LONG") == "1"
 RESULTS = REPO_ROOT / "test-artifacts" / "chaos-results.md"
+DATA_DIR = REPO_ROOT / "test-artifacts" / "chaos-data"
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,11 @@ class Chaos:
         wait_for(lookup, f"the gateway's {function} worker ({self.stack.child('gateway')})", 60)
         return found[0]
 
-    def freeze(self, pid: int) -> None:
-        """SIGSTOP a process for the profile's freeze time, then SIGCONT it."""
+    def freeze(self, pid: int, seconds: float = PROFILE.freeze_s) -> None:
+        """SIGSTOP a process for `seconds` (the profile's freeze time), then SIGCONT it."""
         os.kill(pid, signal.SIGSTOP)
         try:
-            time.sleep(PROFILE.freeze_s)  # the fault's duration: nothing to wait for
+            time.sleep(seconds)  # the fault's duration: nothing to wait for
         finally:
             os.kill(pid, signal.SIGCONT)
 
@@ -126,7 +128,7 @@ class Chaos:
         found, recovered = self.settle(scope, run.healed_at)
         self.casualties |= self.auditor.stuck(orders)
         found["no orphans"] = run.orphans
-        self.rows.append(Row(fault, recovered, found, note))
+        self.rows.append(Row(fault, recovered, found, note or run.note))
         failing = {k: v for k, v in found.items() if v and v != "n/a"}
         assert not failing, f"{fault}: invariants broken {PROFILE.bound_s:.0f}s after: {failing}"
 
@@ -156,6 +158,7 @@ class Run:
     poison: set[str] = field(default_factory=set)
     healed_at: float = 0.0
     orphans: str = "n/a"  # "" once checked and none were left
+    note: str = ""  # shown beside the fault in the table
 
     def __post_init__(self) -> None:
         self.before = len(self.chaos.load.accepted)
@@ -171,9 +174,11 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
+def chaos() -> Iterator[Chaos]:
     """The stack for the whole suite; the results table is written when it is done."""
-    stack = UpStack(tmp_path_factory.mktemp("chaos") / "data", env=dict(STACK_ENV))
+    # Kept after the run (logs, stores) for whoever has to explain a failed audit.
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
+    stack = UpStack(DATA_DIR, env=dict(STACK_ENV))
     stack.start()
     auditor = Auditor(stack)
     skus = [item["_id"] for item in auditor.db.menu.find({}, {"_id": 1})]

@@ -221,9 +221,11 @@ class Auditor:
     def settled(self, ids: list[str]) -> str:
         docs = {d["_id"]: d["status"] for d in self.db.orders.find({"_id": {"$in": ids}})}
         missing = [i for i in ids if i not in docs]
-        stuck = Counter(s for s in docs.values() if s in UNSETTLED)
+        stuck = [i for i in ids if docs.get(i) in UNSETTLED]
         if missing or stuck:
-            return f"{len(missing)} accepted orders missing, unsettled: {dict(stuck)}"
+            counts = dict(Counter(docs[i] for i in stuck))
+            example = (missing or stuck)[0]
+            return f"{len(missing)} accepted orders missing, unsettled: {counts} (e.g. {example})"
         return ""
 
     def conservation(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 
 import psutil
@@ -17,6 +18,15 @@ from tests.chaos.conftest import PROFILE, Chaos
 from tests.chaos.harness import STREAM
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(900)]
+
+
+# Audited in full all the same: it shows as XPASS on a run where nothing was lost.
+LOSES_UNJOURNALED_SAGA_WRITES = pytest.mark.xfail(
+    reason="a SIGKILLed SecantusDB loses the saga's last unjournaled writes (holds, status) "
+    "after the connector appended their follow-ups; reconcile re-appends only events missing "
+    "from the stream, so such an order stays PENDING (see docs/CHAOS.md)",
+    strict=False,
+)
 
 
 def alive(pid: int) -> bool:
@@ -53,7 +63,16 @@ def test_a_race_for_the_last_units_sells_each_unit_once(chaos: Chaos) -> None:
     chaos.load.skus.append(sku)
 
 
-@pytest.mark.parametrize("name", ["connector-1", "notify", "gateway", "redis", "secantusdb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "connector-1",
+        "notify",
+        "gateway",
+        "redis",
+        pytest.param("secantusdb", marks=LOSES_UNJOURNALED_SAGA_WRITES),
+    ],
+)
 def test_a_killed_process_is_restarted_and_nothing_is_lost(chaos: Chaos, name: str) -> None:
     restarts = chaos.stack.child(name).get("restarts", 0)
     note = {"redis": "AOF restart"}.get(name, "")
@@ -84,6 +103,17 @@ def test_a_frozen_process_catches_up_when_it_thaws(chaos: Chaos, name: str) -> N
     with chaos.scenario(f"SIGSTOP {name} for {PROFILE.freeze_s:g} s") as run:
         run.midway()
         chaos.freeze(chaos.pid(name))
+        run.healed()
+
+
+def test_a_gateway_outage_longer_than_the_delivery_budget_dead_letters_nothing(
+    chaos: Chaos,
+) -> None:
+    # Five deliveries with backoff span about 7.5 s: the outage outlasts them.
+    outage = max(PROFILE.freeze_s, 10)
+    with chaos.scenario(f"gateway unreachable (SIGSTOP) for {outage:g} s") as run:
+        run.midway()
+        chaos.freeze(chaos.pid("gateway"), outage)
         run.healed()
 
 
@@ -131,6 +161,7 @@ def test_a_killed_make_up_takes_every_process_along_and_comes_back(chaos: Chaos)
         run.midway()
         assert chaos.stack.proc is not None
         everything = psutil.Process(chaos.stack.proc.pid).children(recursive=True)
+        started = time.monotonic()
         chaos.stack.kill()
         try:
             wait_for(lambda: not any(alive(p.pid) for p in everything), "every process", 30)
@@ -140,3 +171,4 @@ def test_a_killed_make_up_takes_every_process_along_and_comes_back(chaos: Chaos)
             run.orphans = f"{len(left)} processes left running"
         chaos.stack.start()
         run.healed()
+        run.note = f"make up again took {time.monotonic() - started:.0f} s"

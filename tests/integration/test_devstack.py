@@ -182,3 +182,20 @@ def test_a_process_holding_the_data_directory_is_named(tmp_path: Path) -> None:
         f"SecantusDB's data directory {data_dir / 'mongo'} is held by pid "
         f"{holder.process.pid}" in run.stderr
     ), run.stdout + run.stderr
+
+
+def test_a_crash_loop_stops_everything_and_names_the_process(stack: UpStack) -> None:
+    stack.start()
+    assert stack.proc is not None
+    everything = psutil.Process(stack.proc.pid).children(recursive=True)
+    for restarts in range(6):
+        if restarts:
+            stack.wait_restarted("connector", restarts, timeout_s=30)
+        os.kill(stack.pid("connector"), signal.SIGKILL)
+    assert stack.proc.wait(timeout=60) == 1
+    log = stack.data_dir / "logs" / "connector.log"
+    assert (
+        f"connector killed by SIGKILL after 5 restarts in the last 60s: giving up and stopping "
+        f"everything; see its log {log}"
+    ) in stack.text()
+    wait_for(lambda: not any(alive(p.pid) for p in everything), "every process to stop", 60)
