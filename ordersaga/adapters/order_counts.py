@@ -41,6 +41,7 @@ SETTLE = timedelta(seconds=60)  # longest a final write may take to land after i
 STEP = timedelta(seconds=15)  # the checkpoint moves when it is this far behind `now - SETTLE`
 FINAL = [status.value for status in OrderStatus if status.is_final]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+REBUILD_PAGE = 10_000  # orders per query of a rebuild
 IN_FLIGHT = [status.value for status in OrderStatus if not status.is_final]
 
 
@@ -86,6 +87,30 @@ class OrderCounts:
         window: Document = {"$gt": after} if upto is None else {"$gt": after, "$lte": upto}
         docs = self.orders.find({"final_at": window}, {"status": 1, "_id": 0})
         return Counter(str(doc["status"]) for doc in docs)
+
+    def _count_final(self, status: str, upto: datetime) -> int:
+        """Orders in the final `status` that became final at or before `upto` (or before
+        `final_at` existed), read in windows of `updated_at` sized to about REBUILD_PAGE."""
+        ends = [
+            self.orders.find_one({"status": status}, {"updated_at": 1}, sort=[("updated_at", d)])
+            for d in (1, -1)
+        ]
+        if ends[0] is None or ends[1] is None:
+            return 0
+        start, last = _aware(ends[0]["updated_at"]), _aware(ends[1]["updated_at"])
+        step, counted = timedelta(hours=1), 0
+        while start <= last:
+            window = {"$gte": start, "$lt": start + step}
+            docs = list(self.orders.find({"status": status, "updated_at": window}, {"final_at": 1}))
+            counted += sum(
+                1 for d in docs if d.get("final_at") is None or _aware(d["final_at"]) <= upto
+            )
+            start += step
+            if len(docs) < REBUILD_PAGE // 4:
+                step *= 2
+            elif len(docs) > REBUILD_PAGE:
+                step /= 2
+        return counted
 
     def in_flight(self) -> dict[str, int]:
         """Orders in each status that is not final (through the status index)."""
@@ -135,23 +160,17 @@ class OrderCounts:
         return moved if moved is not None else self.checkpoints.find_one({"_id": CHECKPOINT_ID})
 
     def rebuild(self, now: datetime) -> dict[str, int]:
-        """Recount the final orders from the orders themselves (a full scan) and replace the
-        checkpoint; the counts stored. Orders finished before `final_at` existed count too."""
+        """Recount the final orders from the orders themselves (every one is read) and replace
+        the checkpoint; the counts stored. Orders finished before `final_at` existed count too.
+
+        Read status by status in windows of `updated_at` through the `status_updated` index,
+        each a short query of a few thousand orders: SecantusDB serves a connection's requests
+        one at a time, and a single aggregate over a million orders outlived the client's
+        heartbeat, which then dropped the connection mid-scan (pages along `_id` are no better
+        there: each one costs time that grows with the collection).
+        """
         upto = _stored(now - SETTLE)
-        rows = self.orders.aggregate(
-            [
-                {
-                    "$match": {
-                        "status": {"$in": FINAL},
-                        "$or": [{"final_at": {"$lte": upto}}, {"final_at": None}],
-                    }
-                },
-                {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-            ]
-        )
-        counts = dict.fromkeys(FINAL, 0)
-        for row in rows:
-            counts[str(row["_id"])] = int(row["n"])
+        counts = {status: self._count_final(status, upto) for status in FINAL}
         self.checkpoints.replace_one(
             {"_id": CHECKPOINT_ID},
             {"_id": CHECKPOINT_ID, "upto": upto, "counts": counts, "rebuilt_at": now},
