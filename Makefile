@@ -20,6 +20,14 @@ redis-server:
 	    echo "installing redis-server (apt)"; apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: run  sudo apt-get install -y redis-server  (or set REDIS_URL)"; exit 1; fi; }
 
+# Optional: `make up` runs without Prometheus (and says so) when it cannot be installed.
+.PHONY: prometheus
+prometheus:
+	@command -v prometheus >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing prometheus (apt)"; apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; \
+	  else echo "prometheus is missing: make up runs without it (sudo apt-get install -y prometheus)"; fi; }
+
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
@@ -57,7 +65,7 @@ frontend: frontend/dist/index.html
 frontend-check: $(FRONTEND_MODULES)
 	cd frontend && npx tsc -b && npx vitest run
 
-up: $(STAMP) redis-server frontend
+up: $(STAMP) redis-server prometheus frontend
 	$(PY) -m devstack up
 
 lint: $(STAMP)

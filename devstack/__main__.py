@@ -17,7 +17,7 @@ from types import FrameType
 
 import requests
 
-from devstack import leftovers
+from devstack import leftovers, prometheus
 from devstack.processes import (
     StartError,
     free_port,
@@ -45,13 +45,20 @@ class Service:
     extra_pythonpath: str = ""  # a folder (relative to the repo) added to PYTHONPATH
     via_gateway: bool = False  # the gateway also proxies plain HTTP /function/<name>/* to it
     replicas_env: str | None = None  # env var choosing how many copies run (default 1)
+    # env var naming the port of each replica's /metrics and health checks (a free one each)
+    metrics_port_env: str | None = None
 
 
 # Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL, the
 # secrets (devstack/secrets.py), plus its port in `port_env`.
 SERVICES: list[Service] = [
     # Stopped with SIGTERM: it stops reading, finishes the calls in flight, acks nothing unfinished.
-    Service("connector", ["-m", "connector"], replicas_env="CONNECTOR_REPLICAS"),
+    Service(
+        "connector",
+        ["-m", "connector"],
+        replicas_env="CONNECTOR_REPLICAS",
+        metrics_port_env="CONNECTOR_METRICS_PORT",
+    ),
     Service(
         "notify",
         ["-m", "notify"],
@@ -112,6 +119,7 @@ def _start_service(
     logs: Path,
     supervisor: Supervisor,
     ports: dict[str, int],
+    targets: prometheus.Targets,
 ) -> str:
     """Start one service (each replica), wait for its health check; its summary line."""
     service_env = dict(env)
@@ -129,8 +137,16 @@ def _start_service(
         print(f"• starting {name}" + (f" on 127.0.0.1:{port}" if port else ""))
         log = logs / f"{name}.log"
         command = [sys.executable, *service.args]
-        start = functools.partial(spawn, name, command, service_env, log, REPO_ROOT)
-        ready = functools.partial(_healthy, url + service.health_path) if port else None
+        replica_env, ready = service_env, None
+        if service.metrics_port_env:
+            metrics_port = free_port()
+            replica_env = {**service_env, service.metrics_port_env: str(metrics_port)}
+            targets.add(service.name, f"127.0.0.1:{metrics_port}")
+            ready = functools.partial(_healthy, f"http://127.0.0.1:{metrics_port}/healthz")
+        elif port:
+            targets.add(service.name, f"127.0.0.1:{port}")
+            ready = functools.partial(_healthy, url + service.health_path)
+        start = functools.partial(spawn, name, command, replica_env, log, REPO_ROOT)
         supervisor.start(Child(name, start, ready or (lambda: True), log))
     return f"  {service.url_label or service.name:<9} {url}" if port else ""
 
@@ -221,8 +237,40 @@ def up(data_dir: Path) -> int:
             )
         )
         summary = [f"  gateway   {gateway_url}  (/system/* user admin, password {password})"]
+        targets = prometheus.Targets(gateway_url=gateway_url, gateway_password=password)
+        targets.add("gateway", f"127.0.0.1:{gateway_port}")
+        prometheus_binary = prometheus.binary()
+        prometheus_port = _port("PROMETHEUS_PORT", 9090) if prometheus_binary else 0
+        if prometheus_binary:
+            # The UI server tells the operations view where to find it.
+            env["PROMETHEUS_URL"] = f"http://127.0.0.1:{prometheus_port}"
         for service in SERVICES:
-            summary.append(_start_service(service, env, logs, supervisor, ports))
+            summary.append(_start_service(service, env, logs, supervisor, ports, targets))
+        if prometheus_binary:
+            print(f"• starting Prometheus on {env['PROMETHEUS_URL']}")
+            prometheus_log = logs / "prometheus.log"
+            supervisor.start(
+                Child(
+                    "prometheus",
+                    functools.partial(
+                        prometheus.start,
+                        prometheus_binary,
+                        prometheus_port,
+                        data_dir,
+                        targets,
+                        prometheus_log,
+                    ),
+                    functools.partial(_healthy, f"{env['PROMETHEUS_URL']}/-/ready"),
+                    prometheus_log,
+                    startup_timeout_s=60,
+                )
+            )
+            summary.append(f"  metrics   {env['PROMETHEUS_URL']}  (Prometheus)")
+        else:
+            print(
+                "• Prometheus is not installed: the stack runs without it "
+                f"(install it with  {prometheus.INSTALL_HINT}  and run make up again)"
+            )
 
         print(
             "\nOrders FaaS is up.\n" + "\n".join(line for line in summary if line) + "\n"

@@ -22,7 +22,14 @@ from devstack.leftovers import STATUS_FILE
 from devstack.processes import free_port, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PORT_VARIABLES = ("REDIS_PORT", "MONGO_PORT", "GATEWAY_PORT", "NOTIFY_PORT", "FRONTEND_PORT")
+PORT_VARIABLES = (
+    "REDIS_PORT",
+    "MONGO_PORT",
+    "GATEWAY_PORT",
+    "NOTIFY_PORT",
+    "FRONTEND_PORT",
+    "PROMETHEUS_PORT",
+)
 READY_LINE = "Press Ctrl-C"
 
 
@@ -37,7 +44,9 @@ class UpStack:
 
     def __post_init__(self) -> None:
         if not self.ports:
-            self.ports = {name: free_port() for name in PORT_VARIABLES}
+            # free_port() may hand out a port it gave a moment ago: every one must differ.
+            while len(set(self.ports.values())) < len(PORT_VARIABLES):
+                self.ports = {name: free_port() for name in PORT_VARIABLES}
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -56,6 +65,10 @@ class UpStack:
     @property
     def notify_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['NOTIFY_PORT']}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['PROMETHEUS_PORT']}"
 
     @property
     def mongo_url(self) -> str:

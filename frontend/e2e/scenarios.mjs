@@ -354,3 +354,14 @@ export async function keyboard(page, base) {
   await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
   await page.getByTestId("order-status").waitFor();
 }
+
+/** The operations view links to the stack's Prometheus, and the link opens it. */
+export async function prometheus_link(page, base, env) {
+  await signIn(page, base, env.ADMIN_PASSWORD);
+  const link = page.getByTestId("prometheus-link");
+  await link.waitFor({ timeout: 20_000 });
+  const href = await link.getAttribute("href");
+  assert.equal(href, env.PROMETHEUS_URL);
+  await page.goto(href);
+  await page.waitForFunction(() => document.title.includes("Prometheus"), null, { timeout: 20_000 });
+}

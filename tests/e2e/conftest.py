@@ -36,6 +36,7 @@ class Stack:
     redis_url: str
     password: str
     log: Path
+    prometheus_url: str = ""
 
     def set_stock(self, sku: str, available: int) -> None:
         """Set what is left of `sku` directly in MongoDB (as another shop would)."""
@@ -107,4 +108,5 @@ def stack(built_frontend: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             redis_url=up.redis_url,
             password="e2e-password",
             log=up.output,
+            prometheus_url=up.prometheus_url,
         )

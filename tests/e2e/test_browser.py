@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -114,6 +115,14 @@ def test_dead_letter_is_replayed_from_the_operations_view_on_the_session(
     letter = stack.park_dead_letter()
     output = run(stack, "dead_letter_replay", ADMIN_PASSWORD=stack.password, LETTER_ID=letter)
     assert "PASS dead_letter_replay" in output
+
+
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus is not installed")
+def test_operations_view_links_to_prometheus(stack: Stack) -> None:
+    output = run(
+        stack, "prometheus_link", ADMIN_PASSWORD=stack.password, PROMETHEUS_URL=stack.prometheus_url
+    )
+    assert "PASS prometheus_link" in output
 
 
 def test_pages_have_no_serious_accessibility_problems(stack: Stack) -> None:

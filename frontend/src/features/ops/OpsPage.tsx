@@ -12,6 +12,7 @@ import { type FeedState, LiveFeed } from "@/lib/live";
 import type { NotifyMessage } from "@/lib/schemas";
 import { DeadLetters } from "./DeadLetters";
 import { Pipeline } from "./Pipeline";
+import { PrometheusLink } from "./PrometheusLink";
 import { StockLevels } from "./StockLevels";
 import { throttledRefresh } from "./refresh";
 import { ThroughputChart } from "./ThroughputChart";
@@ -100,6 +101,7 @@ export function OpsPage() {
         <div>
           <h1 className="text-2xl font-bold tracking-tight">Operations</h1>
           <p className="text-sm text-muted-foreground">The order saga, live.</p>
+          <PrometheusLink />
         </div>
         <Badge variant={live.state === "live" ? "success" : "warning"} data-testid="feed-state">
           <Radio className="size-3" aria-hidden="true" />

@@ -1,0 +1,27 @@
+import { useQuery } from "@tanstack/react-query";
+import { LineChart } from "lucide-react";
+import { z } from "zod";
+import { requestJson } from "@/lib/api";
+
+const clientConfigSchema = z.object({ prometheus_url: z.string().url().nullable() });
+
+const fetchClientConfig = async () => (await requestJson("/config.json", clientConfigSchema)).data;
+
+/** A link to the stack's Prometheus, when the UI server knows where it is (`make up` tells it). */
+export function PrometheusLink() {
+  const config = useQuery({ queryKey: ["client-config"], queryFn: fetchClientConfig, staleTime: Infinity });
+  const url = config.data?.prometheus_url;
+  if (!url) return null;
+  return (
+    <a
+      href={url}
+      target="_blank"
+      rel="noreferrer"
+      className="inline-flex items-center gap-1 text-sm text-muted-foreground underline-offset-4 hover:underline"
+      data-testid="prometheus-link"
+    >
+      <LineChart className="size-4" aria-hidden="true" />
+      Metrics in Prometheus
+    </a>
+  );
+}

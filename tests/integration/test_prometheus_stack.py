@@ -1,0 +1,83 @@
+"""Prometheus in the stack as `make up` starts it: every process scraped and `up`, and the
+gateway's OpenFaaS metrics answering for the saga's functions after a few orders."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.processes import wait_for
+from tests.upstack import UpStack, running_up_stack
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus is not installed"),
+]
+
+ORDER = {
+    "customer": {"name": "Ada", "address": "1 Loop St"},
+    "items": [{"sku": "PIZ-MARG", "quantity": 1}],
+}
+# Every process of the stack, by job (functions: one target per worker, found by discovery).
+JOBS = {"prometheus", "gateway", "connector", "notify", "webui", "functions"}
+SAGA_FUNCTIONS = {"place-order", "reserve-stock", "dispatch-delivery"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
+    with running_up_stack(tmp_path_factory.mktemp("prometheus") / "data") as up:
+        yield up
+
+
+def api(stack: UpStack, path: str, **params: str) -> Any:
+    answer = requests.get(f"{stack.prometheus_url}/api/v1/{path}", params=params, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]
+
+
+def _targets(stack: UpStack) -> list[dict[str, Any]]:
+    active: list[dict[str, Any]] = api(stack, "targets", state="active")["activeTargets"]
+    return active
+
+
+def test_every_process_is_scraped_and_up(stack: UpStack) -> None:
+    def all_up() -> bool:
+        targets = _targets(stack)
+        jobs = {target["labels"]["job"] for target in targets}
+        return jobs >= JOBS and all(target["health"] == "up" for target in targets)
+
+    wait_for(all_up, "every target up", 90)
+    targets = _targets(stack)
+    workers = {t["labels"]["function_name"] for t in targets if t["labels"]["job"] == "functions"}
+    assert workers >= SAGA_FUNCTIONS
+
+
+def test_invocation_rate_answers_for_the_saga_functions(stack: UpStack) -> None:
+    # rate() needs a counter to grow between two scrapes: orders keep coming, one every
+    # second or so, as they would on a live stack.
+    query = "sum by (function_name) (rate(gateway_function_invocation_total[1m]))"
+    last_order = [0.0]
+
+    def rated() -> bool:
+        if time.monotonic() - last_order[0] > 1:
+            placed = requests.post(
+                f"{stack.gateway_url}/function/place-order", json=ORDER, timeout=10
+            )
+            assert placed.status_code == 201
+            last_order[0] = time.monotonic()
+        result = api(stack, "query", query=query)["result"]
+        found = {row["metric"]["function_name"] for row in result if float(row["value"][1]) > 0}
+        return found >= SAGA_FUNCTIONS
+
+    wait_for(rated, "a rate for each saga function", 90)
+
+
+def test_the_configuration_is_private_to_the_user(stack: UpStack) -> None:
+    config = Path(stack.data_dir) / "prometheus" / "prometheus.yml"
+    assert config.stat().st_mode & 0o077 == 0
