@@ -23,6 +23,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "knative": {"platform": "knative"},
     "existing-secret": {"existingSecret": "orders-credentials"},
     "openfaas-ce": {"openfaas": {"createFunctions": False}},
+    "monitoring": {
+        "monitoring": {
+            "podMonitors": True,
+            "serviceMonitor": True,
+            "prometheusRule": True,
+            "rulesConfigMap": True,
+            "grafanaDashboards": True,
+            "labels": {"release": "kube-prometheus-stack"},
+        },
+        "keda": {"enabled": True},
+    },
+    "knative-monitoring": {"platform": "knative", "monitoring": {"podMonitors": True}},
     "knative-existing-secret-no-extras": {
         "platform": "knative",
         "existingSecret": "orders-credentials",
@@ -37,6 +49,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
 CUSTOM_SCHEMAS = {
     ("openfaas.com/v1", "Function"): "openfaas-function.schema.json",
     ("serving.knative.dev/v1", "Service"): "knative-service.schema.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor.schema.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.schema.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.schema.json",
+    ("keda.sh/v1alpha1", "ScaledObject"): "keda-scaledobject.schema.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda-triggerauthentication.schema.json",
 }
 
 

@@ -13,6 +13,13 @@ import pytest
 import requests
 
 from devstack.processes import wait_for
+from tests.metrics_support import (
+    PROMETHEUS_OWN,
+    exported_names,
+    expressions,
+    metric_names,
+    rule_groups,
+)
 from tests.upstack import UpStack, running_up_stack
 
 pytestmark = [
@@ -33,6 +40,10 @@ SAGA_FUNCTIONS = {"place-order", "reserve-stock", "dispatch-delivery"}
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
     with running_up_stack(tmp_path_factory.mktemp("prometheus") / "data") as up:
         yield up
+
+
+def expressions_of_rules() -> list[str]:
+    return [str(rule["expr"]) for group in rule_groups() for rule in group["rules"]]
 
 
 def api(stack: UpStack, path: str, **params: str) -> Any:
@@ -76,6 +87,32 @@ def test_invocation_rate_answers_for_the_saga_functions(stack: UpStack) -> None:
         return found >= SAGA_FUNCTIONS
 
     wait_for(rated, "a rate for each saga function", 90)
+
+
+def test_every_metric_a_dashboard_or_rule_reads_is_exported(stack: UpStack) -> None:
+    wait_for(lambda: len(_targets(stack)) >= len(JOBS), "the targets to be discovered", 60)
+    exported = set(PROMETHEUS_OWN)
+    for target in _targets(stack):
+        answer = requests.get(target["scrapeUrl"], timeout=10)
+        assert answer.status_code == 200, target["scrapeUrl"]
+        exported |= exported_names(answer.text)
+    missing = {
+        where: sorted(names - exported)
+        for where, expr in expressions().items()
+        if (names := {n for n in metric_names(expr) if ":" not in n}) - exported
+    }
+    assert missing == {}
+
+
+def test_the_shipped_rules_are_loaded_and_healthy(stack: UpStack) -> None:
+    def evaluated() -> bool:
+        groups = api(stack, "rules")["groups"]
+        rules = [rule for group in groups for rule in group["rules"]]
+        return len(rules) == len(expressions_of_rules()) and all(
+            rule["health"] == "ok" for rule in rules
+        )
+
+    wait_for(evaluated, "every rule evaluated without error", 60)
 
 
 def test_the_configuration_is_private_to_the_user(stack: UpStack) -> None:
