@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from devstack.processes import free_port, wait_for
 from tests.deploy.conftest import ROOT
@@ -72,7 +73,7 @@ def _pins() -> dict[str, str]:
         if line:
             name, _, version = line.partition("==")
             assert version, f"{line}: the image's dependencies are pinned"
-            pins[metadata.metadata(name)["Name"].lower()] = version
+            pins[canonicalize_name(metadata.metadata(name)["Name"])] = version
     return pins
 
 
@@ -99,7 +100,8 @@ def test_image_listens_where_it_says_and_checks_its_own_health() -> None:
 def test_image_installs_only_pinned_dependencies_of_the_project() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {
-        Requirement(spec).name.lower(): Requirement(spec) for spec in project["dependencies"]
+        canonicalize_name(Requirement(spec).name): Requirement(spec)
+        for spec in project["dependencies"]
     }
 
     for name, version in _pins().items():
@@ -112,7 +114,7 @@ def _with_dependencies(names: set[str]) -> set[str]:
     closure: set[str] = set()
     todo = list(names)
     while todo:
-        name = metadata.metadata(todo.pop())["Name"].lower()
+        name = canonicalize_name(metadata.metadata(todo.pop())["Name"])
         if name in closure:
             continue
         closure.add(name)
@@ -131,8 +133,11 @@ def _image_distributions() -> set[str]:
 # Run first in a Python process: any import from a distribution the image would not hold fails,
 # as it would in the image (optional extras such as httpx's pygments are then skipped).
 ONLY_THE_IMAGES_PACKAGES = """
-import importlib.abc, importlib.metadata, json, os, sys
-_owners = importlib.metadata.packages_distributions()
+import importlib.abc, importlib.metadata, json, os, re, sys
+_owners = {
+    module: [re.sub(r"[-_.]+", "-", d).lower() for d in dists]
+    for module, dists in importlib.metadata.packages_distributions().items()
+}
 _allowed = set(json.loads(os.environ["IMAGE_DISTRIBUTIONS"]))
 class _NotInTheImage(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
