@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import signal
 import sys
@@ -272,6 +273,19 @@ def up(data_dir: Path) -> int:
                 f"(install it with  {prometheus.INSTALL_HINT}  and run make up again)"
             )
 
+        # The operator CLI (`orders`) finds the stack here; 0600 like everything under data/.
+        (data_dir / "stack.json").write_text(
+            json.dumps(
+                {
+                    "redis_url": env["REDIS_URL"],
+                    "mongo_url": env["MONGO_URL"],
+                    "gateway_url": gateway_url,
+                    "notify_url": f"http://127.0.0.1:{ports['notify']}",
+                    "prometheus_url": env.get("PROMETHEUS_URL", ""),
+                },
+                indent=2,
+            )
+        )
         print(
             "\nOrders FaaS is up.\n" + "\n".join(line for line in summary if line) + "\n"
             f"  menu      curl {gateway_url}/function/menu\n"

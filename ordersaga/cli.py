@@ -5,16 +5,22 @@ orders dead-letters list|show <id>      entries that could not be processed (kep
 orders dead-letters replay <id>|--all   put them back on the saga stream (unless outdated)
 orders lag                              pending and lag per consumer group
 orders rebuild-counters                 recount orders per final status from the orders
+
+It finds the stack `make up` runs through data/stack.json (DATA_DIR, or data/ beside the
+code); REDIS_URL, MONGO_URL and the other variables, when exported, win.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 from redis import RedisError
 
@@ -29,6 +35,25 @@ from ordersaga.services.stream_groups import group_states
 from ordersaga.services.trail import order_trail
 
 Command = Callable[[argparse.Namespace, Settings], Any]
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Written by `make up` (devstack), readable by its user only: where each part of the stack is.
+STACK_FILE = "stack.json"
+
+
+def stack_settings(environ: dict[str, str] | None = None) -> Settings:
+    """The settings, with the running local stack's URLs for what the environment leaves out."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("DATA_DIR") or REPO_ROOT / "data")
+    try:
+        stack = json.loads((data_dir / STACK_FILE).read_text())
+    except (OSError, ValueError):
+        return get_settings()
+    missing: dict[str, Any] = {
+        key: str(value)
+        for key, value in stack.items()
+        if key.upper() not in env and key in Settings.model_fields
+    }
+    return Settings(**missing) if missing else get_settings()
 
 
 def _print_json(value: Any) -> None:
@@ -152,20 +177,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _first_line(exc: Exception) -> str:
+    # pymongo's server-selection errors carry the whole topology description after a newline.
+    return str(exc).split("\n", 1)[0].split(", Timeout:", 1)[0][:300]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run one command; JSON results are printed, errors go to stderr with exit code 1."""
     args = build_parser().parse_args(argv)
     command: Command = args.run
     try:
-        result = command(args, get_settings())
+        result = command(args, stack_settings())
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]).upper()
+        print(f"error: {field}: {problem['msg']}", file=sys.stderr)
+        sys.exit(1)
+    except ValueError as exc:
+        # A URL the drivers cannot read (redis: "…must specify one of the following schemes").
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        sys.exit(1)
     except ApiError as error:
         print(f"error: {error.message}", file=sys.stderr)
         sys.exit(1)
     except RedisError as exc:
-        print(f"error: Redis is not reachable ({exc})", file=sys.stderr)
+        print(f"error: Redis is not reachable ({_first_line(exc)})", file=sys.stderr)
         sys.exit(1)
     except PyMongoError as exc:
-        print(f"error: MongoDB is not reachable ({exc})", file=sys.stderr)
+        print(f"error: MongoDB is not reachable ({_first_line(exc)})", file=sys.stderr)
         sys.exit(1)
     if isinstance(result, int):
         sys.exit(result)

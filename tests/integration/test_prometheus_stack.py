@@ -3,7 +3,10 @@ gateway's OpenFaaS metrics answering for the saga's functions after a few orders
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,6 +116,21 @@ def test_the_shipped_rules_are_loaded_and_healthy(stack: UpStack) -> None:
         )
 
     wait_for(evaluated, "every rule evaluated without error", 60)
+
+
+def test_the_operator_cli_finds_the_stack_without_exported_variables(stack: UpStack) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "MONGO_URL", "MONGO_DB")}
+    env["DATA_DIR"] = str(stack.data_dir)
+    answer = subprocess.run(
+        [sys.executable, "-m", "ordersaga.cli", "lag"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert "saga-connector" in answer.stdout
 
 
 def test_the_configuration_is_private_to_the_user(stack: UpStack) -> None:
