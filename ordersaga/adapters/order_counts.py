@@ -41,7 +41,8 @@ SETTLE = timedelta(seconds=60)  # longest a final write may take to land after i
 STEP = timedelta(seconds=15)  # the checkpoint moves when it is this far behind `now - SETTLE`
 FINAL = [status.value for status in OrderStatus if status.is_final]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-REBUILD_PAGE = 10_000  # orders per query of a rebuild
+REBUILD_PAGE = 10_000  # orders per query of a rebuild, about
+REBUILD_SINCE = timedelta(days=20 * 365)  # a rebuild counts orders last changed since then
 IN_FLIGHT = [status.value for status in OrderStatus if not status.is_final]
 
 
@@ -88,28 +89,26 @@ class OrderCounts:
         docs = self.orders.find({"final_at": window}, {"status": 1, "_id": 0})
         return Counter(str(doc["status"]) for doc in docs)
 
-    def _count_final(self, status: str, upto: datetime) -> int:
+    def _count_final(self, status: str, upto: datetime, now: datetime) -> int:
         """Orders in the final `status` that became final at or before `upto` (or before
-        `final_at` existed), read in windows of `updated_at` sized to about REBUILD_PAGE."""
-        ends = [
-            self.orders.find_one({"status": status}, {"updated_at": 1}, sort=[("updated_at", d)])
-            for d in (1, -1)
-        ]
-        if ends[0] is None or ends[1] is None:
-            return 0
-        start, last = _aware(ends[0]["updated_at"]), _aware(ends[1]["updated_at"])
+        `final_at` existed), read in windows of `updated_at` of at most a day, widened while
+        they hold few orders and narrowed when they hold many. SecantusDB reads a whole range
+        before it sorts or limits, so only narrow ranges are cheap: the windows start at
+        `REBUILD_SINCE` before now (an empty window costs a millisecond) and end a day ahead
+        (steps dated by a clock that runs ahead)."""
+        start, end = now - REBUILD_SINCE, now + timedelta(days=1)
         step, counted = timedelta(hours=1), 0
-        while start <= last:
+        while start <= end:
             window = {"$gte": start, "$lt": start + step}
             docs = list(self.orders.find({"status": status, "updated_at": window}, {"final_at": 1}))
             counted += sum(
                 1 for d in docs if d.get("final_at") is None or _aware(d["final_at"]) <= upto
             )
             start += step
-            if len(docs) < REBUILD_PAGE // 4:
-                step *= 2
-            elif len(docs) > REBUILD_PAGE:
-                step /= 2
+            if len(docs) > REBUILD_PAGE:
+                step = max(step / 2, timedelta(minutes=1))
+            elif len(docs) < REBUILD_PAGE // 4:
+                step = min(step * 2, timedelta(days=1))
         return counted
 
     def in_flight(self) -> dict[str, int]:
@@ -164,13 +163,13 @@ class OrderCounts:
         the checkpoint; the counts stored. Orders finished before `final_at` existed count too.
 
         Read status by status in windows of `updated_at` through the `status_updated` index,
-        each a short query of a few thousand orders: SecantusDB serves a connection's requests
-        one at a time, and a single aggregate over a million orders outlived the client's
-        heartbeat, which then dropped the connection mid-scan (pages along `_id` are no better
-        there: each one costs time that grows with the collection).
+        each a short query: SecantusDB answers one request at a time, and a single aggregate
+        over a million orders outlived the client's heartbeat, which then dropped the
+        connection mid-scan (pages along `_id`, or finding the oldest order by a sort, are no
+        better there: each costs time that grows with the collection).
         """
         upto = _stored(now - SETTLE)
-        counts = {status: self._count_final(status, upto) for status in FINAL}
+        counts = {status: self._count_final(status, upto, now) for status in FINAL}
         self.checkpoints.replace_one(
             {"_id": CHECKPOINT_ID},
             {"_id": CHECKPOINT_ID, "upto": upto, "counts": counts, "rebuilt_at": now},

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import fakeredis
 import mongomock
+import pytest
 
 from bench.prepare import add_history, deliver_in_flight, refill_generously
+from ordersaga.adapters import order_counts
 from ordersaga.adapters.mongo import MenuRepository, OrderRepository, ensure_indexes
 from ordersaga.adapters.order_counts import OrderCounts
 from ordersaga.adapters.redis_stream import EventStream
@@ -75,9 +78,11 @@ def test_kitchen_catch_up_delivers_dispatched_orders_and_moves_their_stock() -> 
     assert types.count("order.completed") == 2
 
 
-def test_history_with_cancelled_orders_books_only_delivered_units_and_counts_after_rebuild() -> (
-    None
-):
+def test_history_with_cancelled_orders_books_only_delivered_units_and_counts_after_rebuild(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # History spans 30 days; windows back to 40 keep mongomock's many small queries quick.
+    monkeypatch.setattr(order_counts, "REBUILD_SINCE", timedelta(days=40))
     db = _db()
     ensure_indexes(db)
     seen: list[int] = []

@@ -109,7 +109,8 @@ def test_counts_match_a_full_count_as_orders_move_and_the_checkpoint_advances(
 def test_a_lost_checkpoint_leaves_final_counts_unknown_until_rebuilt(
     db: Database[Document], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(order_counts, "REBUILD_PAGE", 2)  # the recount reads several pages
+    monkeypatch.setattr(order_counts, "REBUILD_PAGE", 2)  # the recount reads many windows
+    monkeypatch.setattr(order_counts, "REBUILD_SINCE", timedelta(days=2))  # mongomock is slow
     orders, counts = OrderRepository(db), OrderCounts(db)
     ids = [place(orders, n) for n in range(6)]
     for order_id in ids[:3]:
