@@ -149,7 +149,14 @@ class LocalStack:
         self.data_dir = Path(self.tmp.name) / "data"
         self.ports = {
             name: free_port()
-            for name in ("REDIS_PORT", "MONGO_PORT", "GATEWAY_PORT", "NOTIFY_PORT", "FRONTEND_PORT")
+            for name in (
+                "REDIS_PORT",
+                "MONGO_PORT",
+                "GATEWAY_PORT",
+                "NOTIFY_PORT",
+                "FRONTEND_PORT",
+                "PROMETHEUS_PORT",
+            )
         }
         self.output = Path(self.tmp.name) / "up.out"
         self.proc: subprocess.Popen[bytes] | None = None
