@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import requests
 from pydantic import ValidationError
 
+from ordersaga import tracing
 from ordersaga.domain.events import FunctionResult, SagaEvent
 from ordersaga.entrypoints.signing import sign
 from ordersaga.services.dead_letters import excerpt
@@ -123,6 +124,7 @@ class FunctionClient:
             "X-Topic": event_type(body),
             **sign(body, self.signing_key),
         }
+        tracing.inject(headers)  # the saga's trace goes on into the function
         started = time.perf_counter()
         try:
             response = self.session.post(

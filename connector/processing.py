@@ -22,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
 from connector import metrics
 from connector.invoke import Outcome
 from connector.ledger import Delivery, Ledger
+from ordersaga import tracing
 from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.events import SagaEvent
 from ordersaga.services.dead_letters import DeadLetter
@@ -204,7 +205,15 @@ class EntryProcessor:
         return True
 
     def _attempt(self, delivery: Delivery, event: SagaEvent, function: str, body: bytes) -> Outcome:
-        """One delivery attempt: call until the function answers (or the wait is over)."""
+        """One delivery attempt, a span of the saga's trace (its log lines carry the trace)."""
+        kind = tracing.SpanKind.CLIENT
+        with tracing.span(f"invoke {function}", event.traceparent, event.order_id, kind):
+            return self._call_until_answered(delivery, event, function, body)
+
+    def _call_until_answered(
+        self, delivery: Delivery, event: SagaEvent, function: str, body: bytes
+    ) -> Outcome:
+        """Call until the function answers (or the wait is over)."""
 
         def waited_long_enough(state: RetryCallState) -> bool:
             now = time.monotonic()

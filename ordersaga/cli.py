@@ -74,6 +74,8 @@ def _trail(args: argparse.Namespace, settings: Settings) -> Any:
         print(f"no event and no order with id {args.order_id}", file=sys.stderr)
         return 1
     print(f"order {trail.order_id} (from the {trail.source})")
+    if trail.trace_id:
+        print(f"trace {trail.trace_id}")
     for step in trail.steps:
         what = step.type or "-"
         status = f"→ {step.status}" if step.status else ""

@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from ordersaga.tracing import configure_tracing, log_fields
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -28,6 +30,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # Inside a saga's span: its trace id and order id, unless the record names them itself.
+        line.update(log_fields())
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -35,10 +39,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(component: str, level: str | None = None) -> None:
-    """Send every log record of this process to stderr as JSON lines tagged with `component`."""
+    """Send every log record of this process to stderr as JSON lines tagged with `component`,
+    and give the process its tracer (spans exported when OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(component))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.getenv("LOG_LEVEL") or "INFO")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    # Every process that logs takes part in the saga's traces (ordersaga.tracing).
+    configure_tracing(component)

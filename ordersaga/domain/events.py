@@ -43,6 +43,8 @@ class SagaEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     causation_id: str | None = None
     at: datetime = Field(default_factory=utcnow)
+    # The saga's W3C trace context (ordersaga.tracing); follow-ups carry their cause's.
+    traceparent: str = Field(default="", max_length=128)
 
     @classmethod
     def new(
@@ -53,11 +55,13 @@ class SagaEvent(BaseModel):
 
     def follow_up(self, type_: EventType, data: dict[str, Any] | None = None) -> SagaEvent:
         """The event this one causes; its id is a pure function of this id and the type."""
-        return caused_by(self.id, type_, self.order_id, data)
+        return caused_by(self.id, type_, self.order_id, data).model_copy(
+            update={"traceparent": self.traceparent}
+        )
 
     def to_fields(self) -> dict[str, str]:
         """Flat string fields for a Redis stream entry."""
-        return {
+        fields = {
             "id": self.id,
             "type": self.type.value,
             "order_id": self.order_id,
@@ -65,6 +69,9 @@ class SagaEvent(BaseModel):
             "causation_id": self.causation_id or "",
             "at": self.at.isoformat(),
         }
+        if self.traceparent:
+            fields["traceparent"] = self.traceparent
+        return fields
 
     @classmethod
     def from_fields(cls, fields: dict[str, str] | dict[bytes, bytes]) -> SagaEvent:
@@ -80,11 +87,15 @@ class SagaEvent(BaseModel):
             data=json.loads(decoded.get("data") or "{}"),
             causation_id=decoded.get("causation_id") or None,
             at=datetime.fromisoformat(decoded["at"]),
+            traceparent=decoded.get("traceparent", ""),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The event as JSON for HTTP bodies (`{"events": [...]}`) and notify messages."""
-        return self.model_dump(mode="json")
+        body = self.model_dump(mode="json")
+        if not self.traceparent:
+            del body["traceparent"]
+        return body
 
 
 def derived_id(cause_id: str, label: str) -> str:

@@ -21,6 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
 
 import ordersaga.metrics  # noqa: F401 (the handlers' counters, without `_created` series)
+from ordersaga import tracing
 from ordersaga.adapters.secrets import require_secrets
 from ordersaga.adapters.settings import get_settings
 
@@ -120,6 +121,15 @@ def create_app(handler_dir: Path) -> Flask:
     @app.route("/", defaults={"path": ""}, methods=METHODS)
     @app.route("/<path:path>", methods=METHODS)
     def call_handler(path: str) -> tuple[Any, int, dict[str, str]]:
+        # A span per call, continuing the caller's trace (the connector's, or a client's).
+        parent = tracing.traceparent_of(request.headers)
+        body = request.get_json(silent=True) if request.is_json else None
+        order_id = str(body.get("order_id") or "") if isinstance(body, dict) else ""
+        name = f"function {handler_dir.name}"
+        with tracing.span(name, parent, order_id, kind=tracing.SpanKind.SERVER):
+            return _call(path)
+
+    def _call(path: str) -> tuple[Any, int, dict[str, str]]:
         return format_response(module.handle(Event(), Context()))
 
     install_json_errors(app)

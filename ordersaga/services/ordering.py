@@ -21,6 +21,7 @@ from ordersaga.domain.models import (
     utcnow,
 )
 from ordersaga.metrics import ORDERS_PLACED, ORDERS_REANNOUNCED
+from ordersaga.tracing import current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ def placed_event(order: Order) -> SagaEvent:
             "total_cents": order.total_cents,
         },
         at=order.created_at,
+        # The trace of the call placing it (reconcile's own when it re-announces the order).
+        traceparent=current_traceparent(),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from ordersaga.adapters.mongo import OrderRepository
 from ordersaga.domain.events import EventType, SagaEvent, status_after
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
+from ordersaga.tracing import trace_id
 
 _SCAN_BATCH = 1000
 
@@ -19,6 +20,7 @@ class TrailStep(BaseModel):
     """One step of a saga: an event on the stream, or a status in the order's history."""
 
     cursor: str | None  # the stream entry id, when it came from the stream
+    trace_id: str | None = None  # the W3C trace the event travelled in
     event_id: str
     type: str | None
     status: str | None
@@ -35,6 +37,7 @@ class Trail(BaseModel):
     order_id: str
     source: Literal["stream", "history", "none"]
     steps: list[TrailStep]
+    trace_id: str | None = None  # the saga's W3C trace (ordersaga.tracing), from its events
 
 
 def _malformed(entry_id: str, fields: dict[str, str]) -> TrailStep:
@@ -73,6 +76,7 @@ def _stream_steps(client: redis.Redis, stream: str, order_id: str) -> list[Trail
                     at=event.at.isoformat(),
                     causation_id=event.causation_id,
                     data=event.data,
+                    trace_id=trace_id(event.traceparent) or None,
                 )
             )
         if len(batch) < _SCAN_BATCH:
@@ -108,7 +112,8 @@ def order_trail(
     steps = _stream_steps(client, stream, order_id)
     letters = [_letter_step(letter) for letter in dead_letters.of_order(order_id)]
     if any(step.type == EventType.ORDER_PLACED.value for step in steps):
-        return Trail(order_id=order_id, source="stream", steps=steps + letters)
+        traced = next((step.trace_id for step in steps if step.trace_id), None)
+        return Trail(order_id=order_id, source="stream", steps=steps + letters, trace_id=traced)
     order = orders().get(order_id) if orders is not None else None
     if order is None:
         source: Literal["stream", "none"] = "stream" if steps else "none"

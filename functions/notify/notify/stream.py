@@ -12,6 +12,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from notify.hub import Hub
 from notify.messages import START, Cursor, Entry, parse_entry
+from ordersaga import tracing
 from ordersaga.adapters.redis_stream import event_key
 
 log = logging.getLogger("notify.stream")
@@ -78,7 +79,14 @@ class StreamFollower:
                 if entry is None:
                     log.warning("skipping an entry that is no saga event", extra={"id": entry_id})
                     continue
-                self.hub.dispatch(entry.order_id, entry.item, placed=entry.placed)
+                # The fan-out of one entry, a span of its saga's trace.
+                with tracing.span(
+                    "notify fan-out",
+                    fields.get("traceparent"),
+                    entry.order_id,
+                    tracing.SpanKind.CONSUMER,
+                ):
+                    self.hub.dispatch(entry.order_id, entry.item, placed=entry.placed)
 
 
 async def replay(

@@ -1,0 +1,148 @@
+"""One W3C trace through a saga: events carry it, spans continue it, log lines name it, and
+spans leave the process only when an OTLP endpoint is set."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from opentelemetry import trace
+
+from connector.invoke import FunctionClient
+from ordersaga import tracing
+from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.logs import JsonFormatter
+
+CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+@pytest.fixture(autouse=True)
+def tracer_provider() -> None:
+    # The SDK lets a process set its provider once: the first test's stays for the rest.
+    tracing.configure_tracing("tests")
+
+
+def test_a_span_continues_the_callers_trace_and_hands_on_its_own() -> None:
+    with tracing.span("place-order", CALLER, "order-1") as own:
+        assert tracing.trace_id(own) == CALLER_TRACE
+        assert own != CALLER  # a span of its own, in the same trace
+        assert tracing.log_fields() == {"trace_id": CALLER_TRACE, "order_id": "order-1"}
+    assert tracing.log_fields() == {}
+
+
+def test_without_a_caller_a_new_trace_starts() -> None:
+    with tracing.span("place-order") as own:
+        assert len(tracing.trace_id(own)) == 32
+        assert tracing.trace_id(own) != CALLER_TRACE
+
+
+def test_events_carry_the_trace_on_the_stream_and_to_their_follow_ups() -> None:
+    placed = SagaEvent.new(EventType.ORDER_PLACED, "o1").model_copy(update={"traceparent": CALLER})
+    read_back = SagaEvent.from_fields(placed.to_fields())
+    reserved = read_back.follow_up(EventType.STOCK_RESERVED)
+    assert read_back.traceparent == CALLER
+    assert reserved.traceparent == CALLER
+    assert reserved.to_json()["traceparent"] == CALLER
+
+
+def test_an_event_without_a_trace_keeps_its_former_shape() -> None:
+    event = SagaEvent.new(EventType.ORDER_PLACED, "o1")
+    assert "traceparent" not in event.to_fields()
+    assert "traceparent" not in event.to_json()
+
+
+def test_log_lines_in_a_span_carry_trace_id_and_order_id() -> None:
+    record = logging.LogRecord("connector", logging.INFO, __file__, 1, "invoked", None, None)
+    with tracing.span("invoke reserve-stock", CALLER, "order-7"):
+        line = json.loads(JsonFormatter("connector").format(record))
+    assert line["trace_id"] == CALLER_TRACE
+    assert line["order_id"] == "order-7"
+
+
+@pytest.fixture
+def function_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    seen: list[dict[str, str]] = []
+
+    class Function(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(dict(self.headers))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Function)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+
+
+def test_the_connector_sends_the_trace_to_the_function(
+    function_server: tuple[str, list[dict[str, str]]],
+) -> None:
+    url, seen = function_server
+    client = FunctionClient(url, "key", timeout_s=5)
+    with tracing.span("invoke reserve-stock", CALLER, "o1", tracing.SpanKind.CLIENT) as own:
+        client.invoke("reserve-stock", b'{"type":"order.placed"}')
+    client.close()
+    assert seen[0]["traceparent"] == own
+    assert tracing.trace_id(seen[0]["traceparent"]) == CALLER_TRACE
+
+
+def test_nothing_is_exported_without_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    provider = trace.get_tracer_provider()
+    processors = provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+    assert processors == ()
+
+
+def test_spans_are_exported_over_otlp_when_an_endpoint_is_set() -> None:
+    posted: list[str] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            posted.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A process of its own: the SDK lets a process set its tracer provider once.
+    script = (
+        "from opentelemetry import trace\n"
+        "from ordersaga import tracing\n"
+        "tracing.configure_tracing('test')\n"
+        "with tracing.span('place-order'):\n"
+        "    pass\n"
+        "trace.get_tracer_provider().force_flush()\n"
+    )
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, timeout=60, check=False
+        )
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert posted == ["/v1/traces"]
