@@ -240,6 +240,7 @@ def up(data_dir: Path) -> int:
         summary = [f"  gateway   {gateway_url}  (/system/* user admin, password {password})"]
         targets = prometheus.Targets(gateway_url=gateway_url, gateway_password=password)
         targets.add("gateway", f"127.0.0.1:{gateway_port}")
+        prometheus.serve_supervisor_metrics(supervisor, targets)
         prometheus_binary = prometheus.binary()
         prometheus_port = _port("PROMETHEUS_PORT", 9090) if prometheus_binary else 0
         if prometheus_binary:

@@ -9,13 +9,18 @@ stack runs on without it and says how to install it.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-from devstack.processes import ManagedProcess, spawn
+from devstack.processes import ManagedProcess, free_port, spawn
+from devstack.supervisor import State, Supervisor
 
 # Short enough that `rate(...[1m])` answers a minute after the first orders.
 SCRAPE_INTERVAL = "5s"
@@ -95,3 +100,36 @@ def start(
         "--storage.tsdb.retention.time=7d",
     ]
     return spawn("prometheus", command, {}, log, REPO_ROOT)
+
+
+class _Children(Collector):
+    """`make up`'s children as the supervisor sees them, read at each scrape."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+
+    def collect(self) -> Iterator[Metric]:
+        restarts = CounterMetricFamily(
+            "devstack_child_restarts",
+            "Restarts of each child since make up started",
+            labels=["child"],
+        )
+        running = GaugeMetricFamily(
+            "devstack_child_running",
+            "1 while the child runs (health check passed)",
+            labels=["child"],
+        )
+        for child in list(self.supervisor.children):
+            restarts.add_metric([child.name], child.restarts)
+            running.add_metric([child.name], 1.0 if child.state is State.RUNNING else 0.0)
+        yield restarts
+        yield running
+
+
+def serve_supervisor_metrics(supervisor: Supervisor, targets: Targets) -> None:
+    """Serve the children's restart counts on a loopback port, scraped as job `devstack`."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(_Children(supervisor))
+    port = free_port()
+    start_http_server(port, addr="127.0.0.1", registry=registry)
+    targets.add("devstack", f"127.0.0.1:{port}")

@@ -35,7 +35,7 @@ ORDER = {
     "items": [{"sku": "PIZ-MARG", "quantity": 1}],
 }
 # Every process of the stack, by job (functions: one target per worker, found by discovery).
-JOBS = {"prometheus", "gateway", "connector", "notify", "webui", "functions"}
+JOBS = {"prometheus", "devstack", "gateway", "connector", "notify", "webui", "functions"}
 SAGA_FUNCTIONS = {"place-order", "reserve-stock", "dispatch-delivery"}
 
 
@@ -70,6 +70,19 @@ def test_every_process_is_scraped_and_up(stack: UpStack) -> None:
     targets = _targets(stack)
     workers = {t["labels"]["function_name"] for t in targets if t["labels"]["job"] == "functions"}
     assert workers >= SAGA_FUNCTIONS
+
+
+def test_make_ups_children_and_their_restarts_are_measured(stack: UpStack) -> None:
+    query = "devstack_child_running"
+
+    def all_running() -> bool:
+        rows = api(stack, "query", query=query)["result"]
+        running = {row["metric"]["child"] for row in rows if row["value"][1] == "1"}
+        return {"redis", "secantusdb", "gateway", "connector", "notify", "webui"} <= running
+
+    wait_for(all_running, "every child reported running", 60)
+    rows = api(stack, "query", query="devstack_child_restarts_total")["result"]
+    assert {row["metric"]["child"]: row["value"][1] for row in rows}["gateway"] == "0"
 
 
 def test_invocation_rate_answers_for_the_saga_functions(stack: UpStack) -> None:
