@@ -94,3 +94,6 @@ def test_probes_use_liveness_and_readiness_endpoints() -> None:
     notify = deployments["orders-orders-faas-notify"]["spec"]["template"]["spec"]["containers"][0]
     assert notify["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert notify["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    ui = deployments["orders-orders-faas-frontend"]["spec"]["template"]["spec"]["containers"][0]
+    assert ui["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert ui["livenessProbe"]["httpGet"]["path"] == "/healthz"

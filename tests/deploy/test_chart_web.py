@@ -124,7 +124,7 @@ def test_ui_server_runs_read_only_as_a_non_root_user() -> None:
 
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
-    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
 
 
 def test_more_than_one_ui_server_is_refused_as_sessions_live_in_its_memory() -> None:
