@@ -92,11 +92,14 @@ def _advance(collection: Collection[Doc], prefix: str) -> Callable[[int], None]:
 
 
 def mongo_rates(
-    mongo_url: str, count: int, threads: int = 4, deadline_s: float = 30.0
+    mongo_url: str, count: int, threads: int = 4, deadline_s: float = 30.0, journal: bool = True
 ) -> dict[str, Measured]:
     """Raw rates of the saga's data-store operations: `insert` (an order), `update` (a guarded
-    status change), `query` (a read by `_id`), on a scratch database that is dropped after."""
-    client: MongoClient[Doc] = MongoClient(mongo_url, tz_aware=True, appname="orders-bench")
+    status change), `query` (a read by `_id`), on a scratch database that is dropped after.
+    Writes are journaled (`j: true`) as the saga's are, unless `journal` is False."""
+    client: MongoClient[Doc] = MongoClient(
+        mongo_url, tz_aware=True, appname="orders-bench", w=1, journal=journal
+    )
     name = f"bench_scratch_{uuid.uuid4().hex[:8]}"
     collection = client[name].orders
     prefix = uuid.uuid4().hex[:6]
