@@ -198,16 +198,22 @@ class Ledger:
             pipe.execute()
 
     def settle(
-        self, entry_id: str, function: str, events: list[SagaEvent], last: bool
+        self,
+        entry_id: str,
+        function: str,
+        events: list[SagaEvent],
+        last: bool,
+        redriven: bool = False,
     ) -> list[str | None]:
         """Append a subscriber's follow-ups; with the last subscriber also XACK, in one script.
 
         A follow-up whose event id is already on the stream is left out (a step answering a
-        redelivered or replayed entry again, or a zombie replica settling late). Returns, per
-        follow-up, its new entry id or None when it was left out.
+        redelivered or replayed entry again, or a zombie replica settling late), unless the
+        entry is `redriven` and the follow-up was appended before it. Returns, per follow-up,
+        its new entry id or None when it was left out.
         """
         settle = Settle(
-            self.group, entry_id, self._state_key(entry_id), function, last, STATE_TTL_S
+            self.group, entry_id, self._state_key(entry_id), function, last, STATE_TTL_S, redriven
         )
         return append_new(self.client, self.stream, events, self.event_ids_ttl_s, settle)
 

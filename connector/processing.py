@@ -23,6 +23,7 @@ from connector import metrics
 from connector.invoke import Outcome
 from connector.ledger import Delivery, Ledger
 from ordersaga import tracing
+from ordersaga.adapters.redis_stream import REDRIVE_FIELD
 from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.events import SagaEvent
 from ordersaga.services.dead_letters import DeadLetter
@@ -193,7 +194,10 @@ class EntryProcessor:
         if not outcome.ok:
             self._dead_letter(delivery, event, function, outcome)
             return False
-        appended = self.ledger.settle(delivery.entry_id, function, outcome.events, last)
+        redriven = delivery.fields.get(REDRIVE_FIELD) == "1"
+        appended = self.ledger.settle(
+            delivery.entry_id, function, outcome.events, last, redriven=redriven
+        )
         if last:
             metrics.acknowledged(event.type.value)
         left_out = sum(entry_id is None for entry_id in appended)

@@ -3,7 +3,9 @@
 PENDING orders whose `order.placed` is not on the stream get it again; every other order gets
 the tail of its trail the stream lacks (`stock.reserved`, `delivery.dispatched`, each
 `delivery.progressed`, `order.completed`, `order.cancelled`), and cancelled orders that still
-hold stock their `order.cancelled` (always with the original ids, never twice).
+hold stock their `order.cancelled` (always with the original ids, never twice). A saga whose
+step ran (its follow-ups are on the stream) but whose write the data store lost gets its
+driving event delivered once more (a re-drive).
 It also keeps the orders-per-status checkpoint moving while nobody looks at the summary, and
 rebuilds it when it is missing (a full count, once).
 """
@@ -22,6 +24,7 @@ from ordersaga.entrypoints.http import Context, Event, Response, json_response
 from ordersaga.entrypoints.scheduled import scheduled_function
 from ordersaga.services.ordering import republish_stale_orders
 from ordersaga.services.recovery import (
+    redrive_lost_steps,
     reemit_missing_announcements,
     reemit_unreleased_cancellations,
 )
@@ -37,6 +40,7 @@ def _run(event: Event, context: Context) -> Response:
     cancelled = reemit_unreleased_cancellations(
         orders, StockRepository(db), stream, stale_after, now
     )
+    redriven = redrive_lost_steps(orders, stream, stale_after, now)
     counts = OrderCounts(db)
     rebuilt = counts.move_checkpoint(now) is None
     if rebuilt:
@@ -48,6 +52,7 @@ def _run(event: Event, context: Context) -> Response:
             "order_ids": ids,
             "reannounced": reannounced,
             "order_cancelled_reemitted": cancelled,
+            "redriven": redriven,
             "order_counts_rebuilt": rebuilt,
         },
     )

@@ -54,22 +54,51 @@ def get_async_redis(
     return aioredis.Redis.from_pool(pool)
 
 
+# Marks an entry that re-delivers an event on purpose (`redrive`): its event's step had run and
+# its follow-ups were appended, but MongoDB lost the step's write (see
+# `ordersaga.services.recovery.redrive_lost_steps`). Not part of the event itself.
+REDRIVE_FIELD = "redrive"
+
+# Lua: is stream entry id `a` older than `b`?
+_OLDER = """
+local function older(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if not am or not bm then return false end
+  am, bm = tonumber(am), tonumber(bm)
+  if am ~= bm then return am < bm end
+  return tonumber(as) < tonumber(bs)
+end
+"""
+
 # Appends the events whose id is not on the stream yet and remembers each appended id under
 # `<stream>:event:<id>` (value: its entry id, expiring), all in one script: a repeated event (a
 # step re-answering a redelivered or replayed entry, a zombie replica settling late, a
 # re-announcement) is never appended twice. With a settle it also acknowledges the source
 # entry ('ack') or marks one of its subscribers done ('done'), atomically with the appends.
+# The follow-ups of a re-driven source entry (ARGV[7], its entry id) are appended again, marked
+# re-driven themselves, when their id was last appended before that entry: those earlier ones
+# announced writes MongoDB lost, and the steps after them must run again. The id then points at
+# the new entry, so a second settle of the same source (a zombie replica) still appends nothing.
 # KEYS: stream, entry state hash, one id key per event.
-# ARGV: id ttl ms, settle mode, group, entry id, function, state ttl s, then per event its
-# field count followed by the fields.
-_APPEND_NEW = """
+# ARGV: id ttl ms, settle mode, group, entry id, function, state ttl s, re-driven source entry
+# id or '', then per event its field count followed by the fields.
+_APPEND_NEW = (
+    _OLDER
+    + """
 local unpack = unpack or table.unpack
-local ttl, mode, pos, ids = tonumber(ARGV[1]), ARGV[2], 7, {}
+local ttl, mode, redriven, pos, ids = tonumber(ARGV[1]), ARGV[2], ARGV[7], 8, {}
 for i = 3, #KEYS do
   local n = tonumber(ARGV[pos])
   local fields = {unpack(ARGV, pos + 1, pos + n)}
   pos = pos + n + 1
-  if redis.call('EXISTS', KEYS[i]) == 0 then
+  local first = redis.call('GET', KEYS[i])
+  if redriven ~= '' and (not first or older(first, redriven)) then
+    fields[#fields + 1] = 'redrive'
+    fields[#fields + 1] = '1'
+    first = false
+  end
+  if not first then
     local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
     redis.call('SET', KEYS[i], id, 'PX', ttl)
     ids[#ids + 1] = id
@@ -86,6 +115,27 @@ elseif mode == 'done' then
 end
 return ids
 """
+)
+
+# Appends an event again, marked re-driven, and points its id at the new entry; unless the id
+# already points at an entry newer than ARGV[2] (re-driven meanwhile). KEYS: stream, id key.
+# ARGV: id ttl ms, the entry id the caller last saw for the event or '', then the fields.
+_REDRIVE = (
+    _OLDER
+    + """
+local unpack = unpack or table.unpack
+local seen = redis.call('GET', KEYS[2])
+if seen and (ARGV[2] == '' or older(ARGV[2], seen)) then
+  return ''
+end
+local fields = {unpack(ARGV, 3)}
+fields[#fields + 1] = 'redrive'
+fields[#fields + 1] = '1'
+local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
+redis.call('SET', KEYS[2], id, 'PX', tonumber(ARGV[1]))
+return id
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +148,7 @@ class Settle:
     function: str
     last: bool  # the last subscriber: acknowledge; otherwise record `done:<function>`
     state_ttl_s: int
+    redriven: bool = False  # the source entry re-delivers its event on purpose (`REDRIVE_FIELD`)
 
 
 def event_key(stream: str, event_id: str) -> str:
@@ -115,11 +166,12 @@ def append_new(
     """Append the events not on the stream yet (by event id), settling the source if given.
 
     Returns, per event, its new entry id, or None when that id was already appended (within
-    `ttl_s`) and so was left out. Raises RedisError.
+    `ttl_s`) and so was left out. When the settled entry is re-driven, follow-ups last appended
+    before it are appended again (see `_APPEND_NEW`). Raises RedisError.
     """
     keys = [stream, settle.state_key if settle else stream]
     keys += [event_key(stream, event.id) for event in events]
-    args: list[Any] = [int(ttl_s * 1000), "", "", "", "", 0]
+    args: list[Any] = [int(ttl_s * 1000), "", "", "", "", 0, ""]
     if settle is not None:
         args = [
             int(ttl_s * 1000),
@@ -128,6 +180,7 @@ def append_new(
             settle.entry_id,
             settle.function,
             settle.state_ttl_s,
+            settle.entry_id if settle.redriven else "",
         ]
     for event in events:
         fields = [part for pair in event.to_fields().items() for part in pair]
@@ -135,6 +188,30 @@ def append_new(
     script = client.register_script(_APPEND_NEW)
     answer: Any = script(keys=keys, args=args, client=client)
     return [str(entry_id) or None for entry_id in answer]
+
+
+def redrive(
+    client: redis.Redis, stream: str, event: SagaEvent, seen_at: str | None, ttl_s: float
+) -> str | None:
+    """Append `event` again, marked re-driven, unless it was re-driven since `seen_at`.
+
+    `seen_at` is the entry id the caller last saw for the event (None: not on the stream).
+    Returns the new entry id, or None when another re-drive came first. Raises RedisError.
+    """
+    fields = [part for pair in event.to_fields().items() for part in pair]
+    script = client.register_script(_REDRIVE)
+    answer: Any = script(
+        keys=[stream, event_key(stream, event.id)],
+        args=[int(ttl_s * 1000), seen_at or "", *fields],
+        client=client,
+    )
+    return str(answer) or None
+
+
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A stream entry id as a comparable pair (milliseconds, sequence)."""
+    millis, _, sequence = entry_id.partition("-")
+    return int(millis), int(sequence or 0)
 
 
 def known_events(client: redis.Redis, stream: str, event_ids: Sequence[str]) -> dict[str, str]:
@@ -183,6 +260,13 @@ class EventStream:
         """Which of these events are (or were, until trimmed) on the stream: id → entry id."""
         try:
             return known_events(self.client, self.name, event_ids)
+        except redis.RedisError as exc:
+            raise Unavailable(f"Redis is not reachable: {exc}") from exc
+
+    def redrive(self, event: SagaEvent, seen_at: str | None) -> str | None:
+        """Deliver `event` to its subscribers once more (`redrive`); the new entry id or None."""
+        try:
+            return redrive(self.client, self.name, event, seen_at, self.event_ids_ttl_s)
         except redis.RedisError as exc:
             raise Unavailable(f"Redis is not reachable: {exc}") from exc
 

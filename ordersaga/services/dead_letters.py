@@ -24,7 +24,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from ordersaga.adapters.mongo import Document, OrderRepository, get_database
-from ordersaga.adapters.redis_stream import get_redis
+from ordersaga.adapters.redis_stream import REDRIVE_FIELD, get_redis
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import NotFound, Unavailable
 from ordersaga.domain.events import EventType, SagaEvent, status_after
@@ -86,7 +86,9 @@ class DeadLetter(BaseModel):
         failed_at: datetime | None = None,
     ) -> DeadLetter:
         """The letter for a stream entry that failed in `function` for `reason`."""
-        fields = {k: v for k, v in source_fields.items() if k not in DEAD_LETTER_FIELDS}
+        # A replay is an operator's new delivery, not a re-drive by reconcile.
+        dropped = (*DEAD_LETTER_FIELDS, REDRIVE_FIELD)
+        fields = {k: v for k, v in source_fields.items() if k not in dropped}
         return cls(
             id=source_id,
             source_id=source_id,

@@ -1,7 +1,9 @@
-"""Re-announcing what the stream lacks: Redis is transport, MongoDB the truth.
+"""Re-announcing what the stream lacks, and re-driving steps MongoDB lost: MongoDB is the truth.
 
 Every event re-appended here has the id it had the first time, and only events not on the
-stream are appended (the stream remembers its event ids), so a repeat changes nothing.
+stream are appended (the stream remembers its event ids), so a repeat changes nothing. The one
+exception is a re-drive (`redrive_lost_steps`): the stream shows a step ran (its follow-ups are
+there) but the order does not, so its driving event is delivered once more, on purpose.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import logging
 from datetime import datetime, timedelta
 
 from ordersaga.adapters.mongo import OrderRepository
-from ordersaga.adapters.redis_stream import EventStream
+from ordersaga.adapters.redis_stream import EventStream, entry_order
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.events import EventType, SagaEvent, caused_by
 from ordersaga.domain.models import HistoryEntry, Order, OrderStatus
+from ordersaga.services.delivery import FAILURE_REASON
 from ordersaga.services.ordering import placed_event
 from ordersaga.services.stock import lines_data
 
@@ -134,6 +137,8 @@ def reemit_unreleased_cancellations(
     """Re-append `order.cancelled` for cancelled orders that still hold stock; returns their ids.
 
     A time-out cancel whose event was lost would otherwise keep its stock reserved for ever.
+    One whose `order.cancelled` is on the stream, since before `older_than`, is re-driven:
+    its release was lost with the data store's write, or never ran.
     """
     holders = stock.holding_orders()
     if not holders:
@@ -147,4 +152,85 @@ def reemit_unreleased_cancellations(
     announced = stream.append_missing(events) if events else []
     if announced:
         log.info("re-published order.cancelled for %d orders holding stock", len(announced))
-    return [event.order_id for event in announced]
+    on_stream = [event for event in events if event not in announced]
+    seen = stream.known([event.id for event in on_stream]) if on_stream else {}
+    redriven = [
+        event
+        for event in on_stream
+        if (at := seen.get(event.id)) is not None
+        and entry_order(at)[0] < cutoff.timestamp() * 1000
+        and stream.redrive(event, at) is not None
+    ]
+    if redriven:
+        log.warning("re-drove order.cancelled for %d orders still holding stock", len(redriven))
+    return [event.order_id for event in [*announced, *redriven]]
+
+
+def lost_step_evidence(order: Order) -> list[tuple[SagaEvent, list[str]]]:
+    """The events that drive the order's next step, each with the follow-ups that prove it ran.
+
+    A step appends its follow-ups only after its write was acknowledged, so one of them on the
+    stream while the order shows no sign of the write means the data store lost it: a PENDING
+    order whose `order.placed` was answered (`stock.reserved`, or the rejection's
+    `order.cancelled`); a STOCK_RESERVED order whose `stock.reserved` was answered with
+    `delivery.dispatched`, or whose `delivery.failed` was compensated.
+    """
+    if order.status is OrderStatus.PENDING:
+        placed = placed_event(order)
+        proof = [
+            placed.follow_up(t).id for t in (EventType.STOCK_RESERVED, EventType.ORDER_CANCELLED)
+        ]
+        return [(placed, proof)]
+    last = order.last_entry()
+    if order.status is not OrderStatus.STOCK_RESERVED or last is None:
+        return []
+    reserved = next((e for e in announcements(order) if e.id == last.event_id), None)
+    if reserved is None or reserved.type is not EventType.STOCK_RESERVED:
+        return []
+    failed = reserved.follow_up(EventType.DELIVERY_FAILED, {"reason": FAILURE_REASON})
+    compensated = [
+        failed.follow_up(t).id for t in (EventType.ORDER_CANCELLED, EventType.STOCK_RELEASED)
+    ]
+    return [
+        (reserved, [reserved.follow_up(EventType.DELIVERY_DISPATCHED).id]),
+        (failed, compensated),
+    ]
+
+
+def redrive_lost_steps(
+    orders: OrderRepository,
+    stream: EventStream,
+    older_than: timedelta,
+    now: datetime,
+    limit: int = 100,
+) -> dict[str, str]:
+    """Deliver again the driving event of stale sagas whose last step MongoDB lost.
+
+    The stream is then ahead of MongoDB: the step's follow-ups were appended (after the write
+    was acknowledged, then lost in a crash), so nothing would run the step again. Only when a
+    follow-up was appended after the driving event's latest delivery: a re-drive not yet
+    processed is not repeated. The re-driven entry's follow-ups are appended again (the
+    connector lets them through, see `ordersaga.adapters.redis_stream`), subscribers drop the
+    ids they saw. Returns order id → the type of the event re-driven.
+    """
+    redriven: dict[str, str] = {}
+    stale = [OrderStatus.PENDING.value, OrderStatus.STOCK_RESERVED.value]
+    for order in orders.find_stale(stale, now - older_than, limit):
+        for driver, proof in lost_step_evidence(order):
+            known = stream.known([driver.id, *proof])
+            answered = [entry_order(known[i]) for i in proof if i in known]
+            delivered = known.get(driver.id)
+            if not answered or (delivered and max(answered) < entry_order(delivered)):
+                continue
+            # Read after the follow-ups were seen: the step's write would show by now.
+            current = orders.get(order.order_id)
+            if current is None or current.history != order.history:
+                break
+            if stream.redrive(driver, delivered) is not None:
+                redriven[order.order_id] = driver.type.value
+                log.warning(
+                    "re-drove a step whose write the data store lost",
+                    extra={"order_id": order.order_id, "event_type": driver.type.value},
+                )
+            break
+    return redriven
