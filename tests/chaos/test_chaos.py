@@ -20,15 +20,6 @@ from tests.chaos.harness import STREAM
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(900)]
 
 
-# Audited in full all the same: it shows as XPASS on a run where nothing was lost.
-LOSES_UNJOURNALED_SAGA_WRITES = pytest.mark.xfail(
-    reason="a SIGKILLed SecantusDB loses the saga's last unjournaled writes (holds, status) "
-    "after the connector appended their follow-ups; reconcile re-appends only events missing "
-    "from the stream, so such an order stays PENDING (see docs/CHAOS.md)",
-    strict=False,
-)
-
-
 def alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -54,10 +45,12 @@ def test_a_race_for_the_last_units_sells_each_unit_once(chaos: Chaos) -> None:
     with chaos.scenario(f"race: {3 * left} buyers for the last {left} units", orders=0) as run:
         racers = chaos.load.race(sku, 3 * left)
         run.subscribers += chaos.subscribe(racers[:2])
-    statuses = [d["status"] for d in chaos.auditor.db.orders.find({"_id": {"$in": racers}})]
-    assert len(statuses) == len(racers)
-    # The others were cancelled out of stock, or refused at once when the menu showed none.
-    assert len(statuses) - statuses.count("CANCELLED") == left, statuses
+    docs = list(chaos.auditor.db.orders.find({"_id": {"$in": racers}}))
+    assert len(docs) == len(racers)
+    # The others were cancelled out of stock, or refused at once when the menu showed none. A
+    # winner may still be cancelled by a failed delivery (DELIVERY_FAILURE_RATE): it got a unit.
+    short = [d for d in docs if str(d.get("cancel_reason", "")).startswith("out of stock")]
+    assert len(docs) - len(short) == left, [(d["status"], d.get("cancel_reason")) for d in docs]
     assert len(racers) + len(chaos.load.refused) >= 3 * left
     menu.update_one({"_id": sku}, {"$inc": {"available": 50, "initial": 50}})
     chaos.load.skus.append(sku)
@@ -70,7 +63,7 @@ def test_a_race_for_the_last_units_sells_each_unit_once(chaos: Chaos) -> None:
         "notify",
         "gateway",
         "redis",
-        pytest.param("secantusdb", marks=LOSES_UNJOURNALED_SAGA_WRITES),
+        "secantusdb",
     ],
 )
 def test_a_killed_process_is_restarted_and_nothing_is_lost(chaos: Chaos, name: str) -> None:
