@@ -12,13 +12,23 @@ from typing import Any
 
 import jsonschema
 import pytest
+import requests
 import yaml
 
+from devstack.processes import free_port, wait_for
 from gateway.stack import Stack
 from ordersaga.adapters.settings import OPENFAAS_SECRETS
 from tests.deploy.conftest import FAASD_DIR, shell_array
+from tests.metrics_support import RULES
 
 COMPOSE_FILE = FAASD_DIR / "docker-compose.orders.yaml"
+SCRAPE_JOBS_FILE = FAASD_DIR / "prometheus.orders.yml"
+# Our images that run a long-lived process serving /metrics, and the variable naming its port.
+METRICS_PORT_VARIABLE = {
+    "connector": ("CONNECTOR_METRICS_HOST", "CONNECTOR_METRICS_PORT"),
+    "notify": ("NOTIFY_HOST", "NOTIFY_PORT"),
+    "frontend": ("FRONTEND_HOST", "FRONTEND_PORT"),
+}
 # What faasd's compose loader turns into containers (pkg/supervisor.go ParseCompose).
 FAASD_SERVICE_KEYS = {
     "image",
@@ -170,3 +180,113 @@ def _shellcheck() -> str:
     path = shutil.which("shellcheck") or shutil.which("shellcheck", path=str(venv_bin))
     assert path, "shellcheck is missing: install the dev dependencies"
     return path
+
+
+@pytest.fixture(scope="module")
+def scrape_jobs() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(SCRAPE_JOBS_FILE.read_text())
+    return document
+
+
+def _deployed_functions() -> list[str]:
+    """The functions docs/DEPLOY.md deploys on faasd: those of functions.regex."""
+    regex = (FAASD_DIR / "functions.regex").read_text().strip()
+    match = re.fullmatch(r"\^\(([a-z|-]+)\)\$", regex)
+    assert match, regex
+    return match.group(1).split("|")
+
+
+def test_every_service_of_ours_that_serves_metrics_has_a_scrape_job(
+    compose: dict[str, Any], scrape_jobs: dict[str, Any]
+) -> None:
+    targets = {
+        job["job_name"]: [t for group in job["static_configs"] for t in group["targets"]]
+        for job in scrape_jobs["scrape_configs"]
+    }
+    long_lived = {
+        name: service
+        for name, service in compose["services"].items()
+        if service["image"].startswith("ghcr.io/orders-faas/") and "command" not in service
+    }
+
+    assert set(long_lived) == {"connector", "notify", "frontend"}
+    for name, service in long_lived.items():
+        image = service["image"].split("/")[-1].split(":")[0]
+        host_variable, port_variable = METRICS_PORT_VARIABLE[image]
+        env = dict(entry.split("=", 1) for entry in service["environment"])
+        # Served on the container's address, not its loopback, so Prometheus reaches it.
+        assert env[host_variable] == "0.0.0.0", name  # noqa: S104
+        assert targets[name] == [f"{name}:{env[port_variable]}"], name
+    del targets["functions"]
+    assert {target.split(":")[0] for ts in targets.values() for target in ts} == set(long_lived)
+
+
+def test_every_function_deployed_on_faasd_is_scraped(scrape_jobs: dict[str, Any]) -> None:
+    [functions] = [job for job in scrape_jobs["scrape_configs"] if job["job_name"] == "functions"]
+    [group] = functions["static_configs"]
+
+    assert sorted(group["targets"]) == sorted(_deployed_functions())
+
+
+def test_the_scrape_jobs_are_marked_for_setup_and_name_the_shipped_rules(
+    scrape_jobs: dict[str, Any],
+) -> None:
+    text = SCRAPE_JOBS_FILE.read_text()
+
+    assert text.split("\nscrape_configs:\n", 1)[1].startswith("  # orders-faas scrape jobs")
+    assert '"# orders-faas scrape jobs"' in (FAASD_DIR / "setup.sh").read_text()
+    assert [Path(path).name for path in scrape_jobs["rule_files"]] == [RULES.name]
+
+
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus (Debian's package)")
+def test_prometheus_scrapes_each_function_through_faasd_provider(
+    scrape_jobs: dict[str, Any], tmp_path: Path
+) -> None:
+    # Debian's Prometheus loads our jobs (rules from the repository) and reports the URL each
+    # target is scraped at after relabelling; the faasd names do not resolve here.
+    config = {**scrape_jobs, "rule_files": [str(RULES)]}
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    command = [
+        str(shutil.which("prometheus")),
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    targets: list[dict[str, Any]] = []
+
+    def listed() -> bool:
+        try:
+            answer = requests.get(f"http://127.0.0.1:{port}/api/v1/targets", timeout=2)
+        except requests.ConnectionError:
+            return False
+        targets[:] = answer.json()["data"]["activeTargets"]
+        return len(targets) == 3 + len(_deployed_functions())
+
+    log = (tmp_path / "prometheus.log").open("w")
+    with subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT) as prometheus:
+        try:
+            wait_for(listed, "prometheus", 60, prometheus)
+            rules = requests.get(f"http://127.0.0.1:{port}/api/v1/rules", timeout=5).json()
+        finally:
+            prometheus.terminate()
+            prometheus.wait(timeout=30)
+
+    urls = {
+        target["labels"].get("function_name"): target["scrapeUrl"]
+        for target in targets
+        if target["labels"]["job"] == "functions"
+    }
+    assert urls == {
+        name: f"http://faasd-provider:8081/function/{name}/_/metrics"
+        for name in _deployed_functions()
+    }
+    others = {target["scrapeUrl"] for target in targets if target["labels"]["job"] != "functions"}
+    assert others == {
+        "http://connector:9102/metrics",
+        "http://notify:8081/metrics",
+        "http://frontend:8080/metrics",
+    }
+    assert {group["name"] for group in rules["data"]["groups"]} == {
+        group["name"] for group in yaml.safe_load(RULES.read_text())["groups"]
+    }

@@ -13,6 +13,7 @@ FILES = [
     "charts/orders-faas/Chart.yaml",
     "charts/orders-faas/values.yaml",
     "deploy/faasd/docker-compose.orders.yaml",
+    "deploy/faasd/prometheus.orders.yml",
     "template/python3-http-saga/template.yml",
     "template/dockerfile/template.yml",
 ]
