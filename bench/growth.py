@@ -42,7 +42,7 @@ from bench.load import OrderPlacer, order_body, pooled_session
 from bench.phases import Harness
 from bench.stack import REPO_ROOT, Endpoints
 from ordersaga.adapters.mongo import Document, OrderRepository
-from ordersaga.adapters.order_counts import OrderCounts
+from ordersaga.adapters.order_counts import SETTLE, OrderCounts
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.services.operations import stock_levels, throughput
@@ -143,11 +143,9 @@ def query_shapes(db: Database[Document], recent_ids: list[str]) -> dict[str, Cal
         "stale in flight (reconcile)": lambda: orders.find_stale(
             [s.value for s in NOT_FINAL if s is not OrderStatus.PENDING], ago, 200
         ),
-        "recently final (reconcile)": lambda: orders.find_changed_between(
-            [OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value],
-            ago - timedelta(hours=1),
-            ago,
-            200,
+        # A run a minute after the previous one reads from its position less SETTLE.
+        "finished since the last run (reconcile)": lambda: orders.find_finished_between(
+            ago - timedelta(minutes=1) - SETTLE, ago
         ),
         "due deliveries (simulate)": lambda: orders.find_stale(moving, ago, 200),
         "timed-out sagas (simulate)": lambda: orders.find_stale(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.adapters.mongo import OrderRepository, ScanPosition, get_database
 from ordersaga.adapters.order_counts import OrderCounts
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.stock import StockRepository
@@ -24,6 +24,7 @@ from ordersaga.entrypoints.http import Context, Event, Response, json_response
 from ordersaga.entrypoints.scheduled import scheduled_function
 from ordersaga.services.ordering import republish_stale_orders
 from ordersaga.services.recovery import (
+    FINISHED_SCAN,
     redrive_lost_steps,
     reemit_missing_announcements,
     reemit_unreleased_cancellations,
@@ -36,7 +37,9 @@ def _run(event: Event, context: Context) -> Response:
     orders, stream, now = OrderRepository(db), EventStream.from_settings(), utcnow()
     ids = republish_stale_orders(orders, stream, stale_after)
     window = timedelta(seconds=float(os.getenv("RECONCILE_WINDOW_SECONDS", "3600")))
-    reannounced = reemit_missing_announcements(orders, stream, stale_after, now, window)
+    reannounced = reemit_missing_announcements(
+        orders, stream, ScanPosition(db, FINISHED_SCAN), stale_after, now, window
+    )
     cancelled = reemit_unreleased_cancellations(
         orders, StockRepository(db), stream, stale_after, now
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from ordersaga.adapters.mongo import OrderRepository
+from ordersaga.adapters.mongo import OrderRepository, ScanPosition
+from ordersaga.adapters.order_counts import SETTLE
 from ordersaga.adapters.redis_stream import EventStream, entry_order
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.events import EventType, SagaEvent, caused_by
@@ -95,9 +96,36 @@ def missing_announcements(order: Order, stream: EventStream) -> list[SagaEvent]:
     return events[last + 1 :]
 
 
+FINISHED_SCAN = "reconcile.finished"  # the `ScanPosition` of the orders that became final
+FINISHED_SPAN = timedelta(minutes=10)  # the most of `final_at` one run reads past its position
+
+
+def finished_since_last_run(
+    orders: OrderRepository, position: ScanPosition, cutoff: datetime, window: timedelta
+) -> tuple[list[Order], datetime]:
+    """The orders that became final since the last run (by `final_at`, up to `cutoff`), and the
+    time to `advance` the position to once they are dealt with.
+
+    The read starts `SETTLE` before the saved position: an order whose final write landed late
+    (or was stamped by a clock running behind) is still read by the next run. It never starts
+    more than `window` before `cutoff` (after reconcile stopped for a while; older ones are
+    left as they are), and it reads at most `FINISHED_SPAN` past the position: a backlog is
+    worked through over the following runs, each a bounded range (a count limit would not
+    bound what SecantusDB reads). So a run costs what finished since the previous one, not the
+    history. A first run reads the last `FINISHED_SPAN`.
+    """
+    floor = cutoff - window
+    # A first run (a new store, or one upgraded from the hourly read) takes the last span.
+    saved = position.get() or cutoff - FINISHED_SPAN
+    start = max(floor, saved - SETTLE)
+    upto = min(cutoff, max(floor, saved) + FINISHED_SPAN)
+    return orders.find_finished_between(start, upto), upto
+
+
 def reemit_missing_announcements(
     orders: OrderRepository,
     stream: EventStream,
+    finished: ScanPosition,
     older_than: timedelta,
     now: datetime,
     window: timedelta,
@@ -106,22 +134,23 @@ def reemit_missing_announcements(
     """Re-append the announcements missing from the tail of stale orders' trails.
 
     Looks at orders in a non-final status untouched for `older_than`, and at final ones that
-    changed in the `window` before that. A step whose answer never reached the stream (its
-    entry parked as "unreachable" after it had run, a crash, a loss of Redis' data) leaves the
-    order ahead of its trail: the order is DISPATCHED but no `delivery.dispatched` was appended.
-    PENDING orders are left to `republish_stale_orders`. Returns order id → types re-appended.
+    became final since the previous run (`finished_since_last_run`, at least `older_than`
+    ago), whose position is advanced once they are dealt with. A step whose answer never
+    reached the stream (its entry parked as "unreachable" after it had run, a crash, a loss of
+    Redis' data) leaves the order ahead of its trail: the order is DISPATCHED but no
+    `delivery.dispatched` was appended. PENDING orders are left to `republish_stale_orders`.
+    Returns order id → types re-appended.
     """
     cutoff = now - older_than
     in_flight = [s.value for s in OrderStatus if not s.is_final and s is not OrderStatus.PENDING]
-    finals = [s.value for s in OrderStatus if s.is_final]
-    candidates = orders.find_stale(in_flight, cutoff, limit) + orders.find_changed_between(
-        finals, cutoff - window, cutoff, limit
-    )
+    recent, upto = finished_since_last_run(orders, finished, cutoff, window)
+    candidates = orders.find_stale(in_flight, cutoff, limit) + recent
     reemitted: dict[str, list[str]] = {}
     for order in candidates:
         appended = stream.append_missing(missing_announcements(order, stream))
         if appended:
             reemitted[order.order_id] = [event.type.value for event in appended]
+    finished.advance(upto)
     if reemitted:
         log.info("re-announced the missing tail of %d sagas", len(reemitted))
     return reemitted

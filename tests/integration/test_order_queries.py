@@ -1,12 +1,22 @@
-"""Looking up many orders at once on the real server (reconcile and simulate ask for hundreds)."""
+"""Order queries on the real server: many ids at once (reconcile and simulate ask for
+hundreds), and reconcile's read of the orders finished since its last run."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from pymongo.database import Database
 
-from ordersaga.adapters.mongo import ID_CHUNK, OrderRepository, get_database
+from ordersaga.adapters.mongo import (
+    ID_CHUNK,
+    Document,
+    OrderRepository,
+    ScanPosition,
+    get_database,
+)
+from ordersaga.adapters.order_counts import SETTLE
+from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.models import (
     Customer,
@@ -15,6 +25,11 @@ from ordersaga.domain.models import (
     OrderLine,
     OrderStatus,
     utcnow,
+)
+from ordersaga.services.recovery import (
+    FINISHED_SCAN,
+    FINISHED_SPAN,
+    reemit_missing_announcements,
 )
 
 pytestmark = pytest.mark.integration
@@ -51,22 +66,57 @@ def test_orders_among_more_ids_than_one_query_takes_are_all_found(settings: Sett
     assert len(found) == len(expected)
 
 
-def test_orders_changed_in_a_window_come_newest_first_across_statuses(settings: Settings) -> None:
+class CountingOrders(OrderRepository):
+    """The order repository, recording what each read of finished orders asked and returned."""
+
+    def __init__(self, db: Database[Document]) -> None:
+        super().__init__(db)
+        self.reads: list[tuple[datetime, datetime, list[str]]] = []
+
+    def find_finished_between(self, after: datetime, upto: datetime) -> list[Order]:
+        found = super().find_finished_between(after, upto)
+        self.reads.append((after, upto, [o.order_id for o in found]))
+        return found
+
+
+def _cancelled(n: int, final_at: datetime) -> Order:
+    order = _order(n, OrderStatus.CANCELLED)
+    entry = order.history[0].model_copy(update={"at": final_at, "reason": "timed out"})
+    return order.model_copy(
+        update={"history": [entry], "updated_at": final_at, "final_at": final_at}
+    )
+
+
+def test_a_reconcile_run_after_a_run_reads_only_the_orders_finished_in_between(
+    settings: Settings,
+) -> None:
     db = get_database(settings)
-    orders = OrderRepository(db)
-    now = utcnow()
-    statuses = [OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.DISPATCHED]
-    batch = []
-    for n in range(30):
-        order = _order(1000 + n, statuses[n % 3])
-        at = now - timedelta(minutes=n, seconds=30)
-        batch.append(order.model_copy(update={"updated_at": at}))
-    orders.insert_many(batch)
-    finals = [OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value]
+    orders, stream = CountingOrders(db), EventStream.from_settings(settings)
+    finished = ScanPosition(db, FINISHED_SCAN)
+    stale, window = timedelta(seconds=30), timedelta(hours=1)
+    now = utcnow().replace(microsecond=0)  # as the store keeps times (ms), for the bounds
+    # The hour before the first run: 40 orders, the last few in the span a first run reads.
+    hour = [_cancelled(n, now - timedelta(minutes=2 + n)) for n in range(40)]
+    orders.insert_many(hour)
 
-    found = orders.find_changed_between(finals, now - timedelta(minutes=20), now, limit=5)
+    first = reemit_missing_announcements(orders, stream, finished, stale, now, window)
 
-    expected = [
-        o for o in batch if o.status.is_final and o.updated_at > now - timedelta(minutes=20)
-    ]
-    assert [o.order_id for o in found] == [o.order_id for o in expected[:5]]
+    first_span = now - stale - FINISHED_SPAN - SETTLE
+    assert set(first) == {o.order_id for o in hour if o.final_at and o.final_at > first_span}
+    # Between the runs: five orders finish, and one final write stamped before the first
+    # run's bound lands only after it (a slow write, or a clock running behind).
+    between = [_cancelled(100 + n, now + timedelta(minutes=1 + n / 2)) for n in range(5)]
+    late = _cancelled(200, now - timedelta(seconds=45))
+    orders.insert_many([*between, late])
+    orders.reads.clear()
+
+    second = reemit_missing_announcements(
+        orders, stream, finished, stale, now + timedelta(minutes=5), window
+    )
+
+    ((after, upto, read),) = orders.reads
+    expected = {o.order_id for o in [*between, late]}
+    assert set(read) == expected  # not the hour: only what finished since, and the late one
+    assert second == {order_id: ["order.cancelled"] for order_id in expected}
+    assert (after, upto) == (now - stale - SETTLE, now + timedelta(minutes=5) - stale)
+    assert finished.get() == upto

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ordersaga.adapters.mongo import ScanPosition
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.services.delivery import dispatch_delivery
 from ordersaga.services.recovery import (
+    FINISHED_SCAN,
     reemit_missing_announcements,
     reemit_unreleased_cancellations,
 )
@@ -24,8 +26,9 @@ def later() -> datetime:
 
 
 def _reemit(world: World, now: datetime) -> dict[str, list[str]]:
+    finished = ScanPosition(world.orders.collection.database, FINISHED_SCAN)
     return reemit_missing_announcements(
-        world.orders, world.stream, timedelta(seconds=30), now, timedelta(hours=1)
+        world.orders, world.stream, finished, timedelta(seconds=30), now, timedelta(hours=1)
     )
 
 
