@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from ordersaga.adapters.mongo import ScanPosition
-from ordersaga.domain.events import EventType
+from ordersaga.domain.errors import Unavailable
+from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.services.delivery import dispatch_delivery
 from ordersaga.services.recovery import (
     FINISHED_SCAN,
+    FINISHED_SPAN,
+    finished_since_last_run,
     reemit_missing_announcements,
     reemit_unreleased_cancellations,
 )
@@ -135,3 +140,51 @@ def test_cancelled_order_still_holding_stock_gets_its_cancel_again(world: World)
     )
     handle_stock_event(again, world.orders, world.stock)
     assert world.level("PIZ-MARG").available == 3
+
+
+def _cancel(world: World, finished_at: datetime | None = None) -> str:
+    """A placed order cancelled (its `order.cancelled` never appended); its id."""
+    order_id = world.place(PIZ_MARG=1).order_id
+    assert world.orders.advance(order_id, OrderStatus.CANCELLED, f"cancel-{order_id}", reason="x")
+    if finished_at is not None:
+        world.orders.collection.update_one({"_id": order_id}, {"$set": {"final_at": finished_at}})
+    return order_id
+
+
+def test_a_stopped_reconcile_catches_up_a_span_a_run_never_further_back_than_its_window(
+    world: World,
+) -> None:
+    cutoff, window = utcnow().replace(microsecond=0), timedelta(hours=1)  # as stored: in ms
+    ago = {minutes: _cancel(world, cutoff - timedelta(minutes=minutes)) for minutes in (180, 45, 5)}
+    position = ScanPosition(world.orders.collection.database, FINISHED_SCAN)
+    position.advance(cutoff - timedelta(hours=2))  # the last run, two hours ago
+
+    read: list[str] = []
+    spans: list[timedelta] = []
+    while (saved := position.get()) is not None and saved < cutoff and len(spans) < 10:
+        orders, upto = finished_since_last_run(world.orders, position, cutoff, window)
+        read += [o.order_id for o in orders]
+        spans.append(upto - max(cutoff - window, saved))
+        position.advance(upto)
+
+    assert sorted(read) == sorted([ago[45], ago[5]])  # each once; not the one before the window
+    assert spans == [FINISHED_SPAN] * 6
+
+
+def test_a_run_that_fails_leaves_its_position_for_the_next_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id = _cancel(world)
+    position = ScanPosition(world.orders.collection.database, FINISHED_SCAN)
+
+    def redis_down(events: object) -> list[SagaEvent]:
+        raise Unavailable("Redis is not reachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.stream, "append_missing", redis_down)
+        with pytest.raises(Unavailable):
+            _reemit(world, later())
+    assert position.get() is None
+
+    assert _reemit(world, later()) == {order_id: ["order.cancelled"]}
+    assert position.get() is not None
