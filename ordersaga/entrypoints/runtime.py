@@ -98,6 +98,21 @@ def install_json_errors(app: Flask) -> None:
         return _json_error(500, "internal", "internal error")
 
 
+def _order_id_of_body() -> str:
+    """The `order_id` of a JSON body, for the call's span; "" when there is none.
+
+    Hostile bodies are the handler's to refuse with a 400 (`parse_json` checks their depth):
+    here a body nested too deep for Python's parser only means no order id.
+    """
+    if not request.is_json:
+        return ""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        return ""
+    return str(body.get("order_id") or "") if isinstance(body, dict) else ""
+
+
 def create_app(handler_dir: Path) -> Flask:
     """A Flask app that sends every path and method to the function's `handle`.
 
@@ -123,8 +138,7 @@ def create_app(handler_dir: Path) -> Flask:
     def call_handler(path: str) -> tuple[Any, int, dict[str, str]]:
         # A span per call, continuing the caller's trace (the connector's, or a client's).
         parent = tracing.traceparent_of(request.headers)
-        body = request.get_json(silent=True) if request.is_json else None
-        order_id = str(body.get("order_id") or "") if isinstance(body, dict) else ""
+        order_id = _order_id_of_body()
         name = f"function {handler_dir.name}"
         with tracing.span(name, parent, order_id, kind=tracing.SpanKind.SERVER):
             return _call(path)

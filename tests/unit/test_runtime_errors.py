@@ -30,3 +30,13 @@ def test_a_method_no_function_answers_is_a_json_405() -> None:
 
     assert answer.status_code == 405
     assert answer.is_json and set(answer.json or {}) == {"error", "message"}
+
+
+@pytest.mark.usefixtures("fakes")
+def test_json_nested_too_deep_for_the_parser_reaches_the_handler_as_a_400() -> None:
+    client = create_app(REPO / "functions" / "place-order").test_client()
+
+    answer = client.post("/", data="[" * 30_000 + "]" * 30_000, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert answer.json is not None and answer.json["field"] == "body"
