@@ -50,16 +50,24 @@ class FaasCli:
         command = [self.binary, *args]
         if self.gateway and args and args[0] not in ("build", "generate", "version"):
             command += ["--gateway", self.gateway]
-        base = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "REDIS_URL")}
         return subprocess.run(
             command,
             input=stdin,
             capture_output=True,
             text=True,
             cwd=self.workdir,
-            env={**base, "HOME": str(self.home), **(env or {})},
+            env={**self.environment(), **(env or {})},
             timeout=90,
         )
+
+    def environment(self) -> dict[str, str]:
+        """The environment every faas-cli run gets: its own config folder, whoever runs it.
+
+        faas-cli keeps its login in `$HOME/.openfaas`, but in `./.openfaas` when `CI` is set:
+        naming the folder makes the login the same for every command, in CI and out of it.
+        """
+        base = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "REDIS_URL")}
+        return {**base, "HOME": str(self.home), "OPENFAAS_CONFIG": str(self.home / ".openfaas")}
 
     def ok(self, *args: str, stdin: str | None = None) -> str:
         """Run one command that must succeed; its standard output."""

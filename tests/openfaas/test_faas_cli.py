@@ -122,7 +122,8 @@ def test_logs_follow_prints_new_lines_as_they_come(cli: FaasCli, up_stack: UpSta
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "HOME": str(cli.home)},
+        env=cli.environment(),
+        cwd=cli.workdir,
         preexec_fn=die_with_parent(),
     )
     try:
