@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from devstack.processes import free_port, start_redis, start_secantus, wait_for
@@ -18,6 +20,8 @@ from ordersaga.adapters import settings as settings_module
 from ordersaga.adapters.mongo import MenuRepository, get_database
 from ordersaga.adapters.settings import Settings
 from ordersaga.demo_data import demo_menu
+from tests.integration.connector_process import ConnectorProcess
+from tests.integration.stub_gateway import StubGateway, start_stub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,3 +160,37 @@ def gateway(stack_env: dict[str, str], seeded_menu: None) -> Iterator[RunningGat
     yield running
     running.process.terminate()
     running.process.wait(timeout=20)
+
+
+@pytest.fixture
+def client(stack_env: dict[str, str]) -> redis.Redis:
+    """A Redis client on this test's server (strings in, strings out)."""
+    return redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True)
+
+
+@pytest.fixture
+def stub(stack_env: dict[str, str]) -> Iterator[StubGateway]:
+    """A stub gateway with two functions: `effect` on order.placed, `flaky` on stock.reserved."""
+    gateway = start_stub(
+        StubGateway(
+            redis_url=stack_env["REDIS_URL"],
+            prefix=f"stub:{uuid.uuid4().hex[:8]}",
+            signing_key=stack_env["SAGA_SIGNING_KEY"],
+            password=stack_env["GATEWAY_PASSWORD"],
+            topics={"effect": "order.placed", "flaky": "stock.reserved"},
+        )
+    )
+    yield gateway
+    assert gateway.server is not None
+    gateway.server.shutdown()
+
+
+@pytest.fixture
+def connectors(stub: StubGateway) -> Iterator[list[ConnectorProcess]]:
+    """Connector replicas a test starts, killed (even a stopped one) before the stub goes."""
+    started: list[ConnectorProcess] = []
+    yield started
+    for replica in started:
+        if replica.process.poll() is None:
+            replica.process.send_signal(signal.SIGCONT)
+            replica.kill()

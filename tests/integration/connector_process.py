@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import redis
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.settings import Settings
+from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import (
     Customer,
     HistoryEntry,
@@ -23,6 +25,7 @@ from ordersaga.domain.models import (
     OrderStatus,
     utcnow,
 )
+from tests.integration.stub_gateway import StubGateway
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,4 +123,38 @@ def store_order(env: dict[str, str], order_id: str, status: OrderStatus) -> None
             created_at=now,
             updated_at=now,
         )
+    )
+
+
+def start_replica(
+    started: list[ConnectorProcess],
+    env: dict[str, str],
+    stub: StubGateway,
+    log_dir: Path,
+    name: str = "connector",
+    **overrides: str,
+) -> ConnectorProcess:
+    """A connector replica calling the stub gateway, recorded in `started` to be stopped."""
+    replica = start_connector_process(
+        {**env, "GATEWAY_URL": stub.url}, log_dir, name=name, **overrides
+    )
+    started.append(replica)
+    return replica
+
+
+def new_events(kind: EventType, count: int) -> list[SagaEvent]:
+    """`count` events of `kind`, each for an order of its own."""
+    return [SagaEvent.new(kind, order_id=uuid.uuid4().hex, data={"n": n}) for n in range(count)]
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The operator CLI `orders` with `args`, against this test's servers."""
+    return subprocess.run(
+        [sys.executable, "-m", "ordersaga.cli", *args],
+        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,68 +12,18 @@ import redis
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from tests.integration.connector_process import (
-    REPO_ROOT,
     ConnectorProcess,
     group_lag,
     group_pending,
-    start_connector_process,
+    new_events,
+    run_cli,
+    start_replica,
     store_order,
     wait_until,
 )
-from tests.integration.stub_gateway import StubGateway, start_stub
+from tests.integration.stub_gateway import StubGateway
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def client(stack_env: dict[str, str]) -> redis.Redis:
-    return redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True)
-
-
-@pytest.fixture
-def stub(stack_env: dict[str, str]) -> Iterator[StubGateway]:
-    gateway = start_stub(
-        StubGateway(
-            redis_url=stack_env["REDIS_URL"],
-            prefix=f"stub:{uuid.uuid4().hex[:8]}",
-            signing_key=stack_env["SAGA_SIGNING_KEY"],
-            password=stack_env["GATEWAY_PASSWORD"],
-            topics={"effect": "order.placed", "flaky": "stock.reserved"},
-        )
-    )
-    yield gateway
-    assert gateway.server is not None
-    gateway.server.shutdown()
-
-
-@pytest.fixture
-def connectors(
-    stack_env: dict[str, str], stub: StubGateway, tmp_path: Path
-) -> Iterator[list[ConnectorProcess]]:
-    started: list[ConnectorProcess] = []
-    yield started
-    for replica in started:
-        if replica.process.poll() is None:
-            replica.kill()
-
-
-def _start(
-    started: list[ConnectorProcess],
-    env: dict[str, str],
-    stub: StubGateway,
-    log_dir: Path,
-    name: str = "connector",
-    **overrides: str,
-) -> ConnectorProcess:
-    replica = start_connector_process(
-        {**env, "GATEWAY_URL": stub.url}, log_dir, name=name, **overrides
-    )
-    started.append(replica)
-    return replica
-
-
-def _events(kind: EventType, count: int) -> list[SagaEvent]:
-    return [SagaEvent.new(kind, order_id=uuid.uuid4().hex, data={"n": n}) for n in range(count)]
 
 
 def _append(client: redis.Redis, stream: str, events: list[SagaEvent]) -> list[str]:
@@ -96,18 +41,6 @@ def _follow_ups_by_cause(client: redis.Redis, stream: str) -> Counter[str]:
     )
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ordersaga.cli", *args],
-        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_failing_function_is_retried_then_dead_lettered_then_replayed_to_success(
     stack_env: dict[str, str],
     client: redis.Redis,
@@ -117,10 +50,10 @@ def test_failing_function_is_retried_then_dead_lettered_then_replayed_to_success
 ) -> None:
     stream, dead = stack_env["STREAM_NAME"], stack_env["DEAD_LETTER_STREAM"]
     client.set(stub.key("fail"), "1")
-    [event] = _events(EventType.STOCK_RESERVED, 1)
+    [event] = new_events(EventType.STOCK_RESERVED, 1)
     store_order(stack_env, event.order_id, OrderStatus.STOCK_RESERVED)
     [source_id] = _append(client, stream, [event])
-    _start(connectors, stack_env, stub, tmp_path)
+    start_replica(connectors, stack_env, stub, tmp_path)
 
     wait_until(lambda: client.xlen(dead) == 1, "the dead letter")
     [(_copy_id, letter)] = client.xrange(dead)  # type: ignore[misc]
@@ -135,16 +68,16 @@ def test_failing_function_is_retried_then_dead_lettered_then_replayed_to_success
     assert stub.invocations() == 3
     assert group_pending(client, stream, stack_env["CONNECTOR_GROUP"]) == 0
 
-    listed = _cli(stack_env, "dead-letters", "list", "--json")
+    listed = run_cli(stack_env, "dead-letters", "list", "--json")
     assert [item["id"] for item in json.loads(listed.stdout)] == [letter_id]
 
     client.delete(stub.key("fail"))
-    replayed = _cli(stack_env, "dead-letters", "replay", letter_id)
+    replayed = run_cli(stack_env, "dead-letters", "replay", letter_id)
     assert replayed.returncode == 0, replayed.stderr
 
     wait_until(lambda: stub.effects() == {event.id}, "the replayed event's effect")
     wait_until(lambda: _follow_ups_by_cause(client, stream) == {event.id: 1}, "its follow-up")
-    assert json.loads(_cli(stack_env, "dead-letters", "list", "--json").stdout) == []
+    assert json.loads(run_cli(stack_env, "dead-letters", "list", "--json").stdout) == []
     wait_until(lambda: group_pending(client, stream, stack_env["CONNECTOR_GROUP"]) == 0, "the ack")
 
 
@@ -157,15 +90,15 @@ def test_killing_a_connector_mid_batch_loses_no_event_and_duplicates_no_effect(
 ) -> None:
     stream, group = stack_env["STREAM_NAME"], stack_env["CONNECTOR_GROUP"]
     stub.delay_s = 0.02
-    events = _events(EventType.ORDER_PLACED, 300)
+    events = new_events(EventType.ORDER_PLACED, 300)
     _append(client, stream, events)
-    first = _start(connectors, stack_env, stub, tmp_path, "first", connector_concurrency="8")
+    first = start_replica(connectors, stack_env, stub, tmp_path, "first", connector_concurrency="8")
 
     wait_until(lambda: len(stub.effects()) >= 60, "the first replica to be mid-batch")
     first.kill()
     in_flight = group_pending(client, stream, group)
     done_by_first = len(stub.effects())
-    _start(connectors, stack_env, stub, tmp_path, "second", connector_concurrency="8")
+    start_replica(connectors, stack_env, stub, tmp_path, "second", connector_concurrency="8")
 
     wait_until(lambda: len(stub.effects()) == 300, "every event's effect", timeout_s=60)
     wait_until(lambda: group_pending(client, stream, group) == 0, "every entry acknowledged")
@@ -190,12 +123,12 @@ def test_trimming_under_load_keeps_the_entries_another_group_has_pending(
     tmp_path: Path,
 ) -> None:
     stream = stack_env["STREAM_NAME"]
-    first = _append(client, stream, _events(EventType.ORDER_PLACED, 50))
+    first = _append(client, stream, new_events(EventType.ORDER_PLACED, 50))
     client.xgroup_create(stream, "audit", id="0")
     client.xreadgroup("audit", "auditor", {stream: ">"}, count=50)
     client.xack(stream, "audit", *first[::2])  # the odd ones stay pending in `audit`
     audit_pending = first[1::2]
-    _start(
+    start_replica(
         connectors,
         stack_env,
         stub,
@@ -203,7 +136,7 @@ def test_trimming_under_load_keeps_the_entries_another_group_has_pending(
         connector_stream_retention_s="0",
         connector_trim_interval_s="0.2",
     )
-    rest = _append(client, stream, _events(EventType.ORDER_PLACED, 350))
+    rest = _append(client, stream, new_events(EventType.ORDER_PLACED, 350))
 
     wait_until(lambda: len(stub.effects()) == 400, "every event processed", timeout_s=60)
     client.xack(stream, "audit", *audit_pending[:10])  # audit catches up a little
@@ -226,16 +159,16 @@ def test_operator_sees_pending_and_lag_per_group_and_the_trail_of_an_order(
     tmp_path: Path,
 ) -> None:
     stream = stack_env["STREAM_NAME"]
-    events = _events(EventType.ORDER_PLACED, 5)
+    events = new_events(EventType.ORDER_PLACED, 5)
     _append(client, stream, events)
     client.xgroup_create(stream, "audit", id="0")
     client.xreadgroup("audit", "auditor", {stream: ">"}, count=2)
-    _start(connectors, stack_env, stub, tmp_path)
+    start_replica(connectors, stack_env, stub, tmp_path)
     wait_until(lambda: len(stub.effects()) == 5, "every event processed")
     wait_until(lambda: group_pending(client, stream, stack_env["CONNECTOR_GROUP"]) == 0, "the acks")
 
-    lag = json.loads(_cli(stack_env, "lag", "--json").stdout)
-    trail = json.loads(_cli(stack_env, "trail", events[0].order_id, "--json").stdout)
+    lag = json.loads(run_cli(stack_env, "lag", "--json").stdout)
+    trail = json.loads(run_cli(stack_env, "trail", events[0].order_id, "--json").stdout)
 
     groups = {group["name"]: group for group in lag["groups"]}
     assert groups["audit"]["pending"] == 2
@@ -254,8 +187,8 @@ def test_sigterm_stops_the_connector_cleanly(
     connectors: list[ConnectorProcess],
     tmp_path: Path,
 ) -> None:
-    _append(client, stack_env["STREAM_NAME"], _events(EventType.ORDER_PLACED, 3))
-    replica = _start(connectors, stack_env, stub, tmp_path)
+    _append(client, stack_env["STREAM_NAME"], new_events(EventType.ORDER_PLACED, 3))
+    replica = start_replica(connectors, stack_env, stub, tmp_path)
     wait_until(lambda: len(stub.effects()) == 3, "every event processed")
 
     assert replica.stop() == 0

@@ -7,79 +7,25 @@ entries leave explained letters, and dead consumers leave the group.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.domain.events import EventType
 from tests.integration.connector_process import (
-    REPO_ROOT,
     ConnectorProcess,
     group_pending,
-    start_connector_process,
+    new_events,
+    run_cli,
+    start_replica,
     wait_until,
 )
-from tests.integration.stub_gateway import StubGateway, start_stub
+from tests.integration.stub_gateway import StubGateway
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def client(stack_env: dict[str, str]) -> redis.Redis:
-    return redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True)
-
-
-@pytest.fixture
-def stub(stack_env: dict[str, str]) -> Iterator[StubGateway]:
-    gateway = start_stub(
-        StubGateway(
-            redis_url=stack_env["REDIS_URL"],
-            prefix=f"stub:{uuid.uuid4().hex[:8]}",
-            signing_key=stack_env["SAGA_SIGNING_KEY"],
-            password=stack_env["GATEWAY_PASSWORD"],
-            topics={"effect": "order.placed", "flaky": "stock.reserved"},
-        )
-    )
-    yield gateway
-    assert gateway.server is not None
-    gateway.server.shutdown()
-
-
-@pytest.fixture
-def connectors(stack_env: dict[str, str]) -> Iterator[list[ConnectorProcess]]:
-    started: list[ConnectorProcess] = []
-    yield started
-    for replica in started:
-        if replica.process.poll() is None:
-            replica.process.send_signal(signal.SIGCONT)
-            replica.kill()
-
-
-def _start(
-    started: list[ConnectorProcess],
-    env: dict[str, str],
-    stub: StubGateway,
-    log_dir: Path,
-    name: str = "connector",
-    **overrides: str,
-) -> ConnectorProcess:
-    replica = start_connector_process(
-        {**env, "GATEWAY_URL": stub.url}, log_dir, name=name, **overrides
-    )
-    started.append(replica)
-    return replica
-
-
-def _events(kind: EventType, count: int) -> list[SagaEvent]:
-    return [SagaEvent.new(kind, order_id=uuid.uuid4().hex, data={"n": n}) for n in range(count)]
 
 
 def _append_fields(client: redis.Redis, stream: str, entries: list[dict[str, str]]) -> None:
@@ -111,18 +57,6 @@ def _idle(client: redis.Redis, env: dict[str, str]) -> bool:
     return info[group]["lag"] == 0 and group_pending(client, stream, group) == 0
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ordersaga.cli", *args],
-        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_forty_replayed_entries_append_no_new_follow_up(
     stack_env: dict[str, str],
     client: redis.Redis,
@@ -131,9 +65,9 @@ def test_forty_replayed_entries_append_no_new_follow_up(
     tmp_path: Path,
 ) -> None:
     stream = stack_env["STREAM_NAME"]
-    events = _events(EventType.ORDER_PLACED, 40)
+    events = new_events(EventType.ORDER_PLACED, 40)
     _append_fields(client, stream, [event.to_fields() for event in events])
-    replica = _start(connectors, stack_env, stub, tmp_path)
+    replica = start_replica(connectors, stack_env, stub, tmp_path)
     wait_until(lambda: len(stub.effects()) == 40, "every event processed")
     wait_until(lambda: _idle(client, stack_env), "the connector to settle everything")
     before = client.xlen(stream)
@@ -161,13 +95,15 @@ def test_a_zombie_replica_appends_no_duplicate(
 ) -> None:
     stream = stack_env["STREAM_NAME"]
     stub.delay_s = 0.3
-    events = _events(EventType.ORDER_PLACED, 8)
+    events = new_events(EventType.ORDER_PLACED, 8)
     _append_fields(client, stream, [event.to_fields() for event in events])
-    zombie = _start(connectors, stack_env, stub, tmp_path, "zombie", connector_concurrency="4")
+    zombie = start_replica(
+        connectors, stack_env, stub, tmp_path, "zombie", connector_concurrency="4"
+    )
     wait_until(lambda: stub.invocations() >= 1, "the first replica mid-call")
     zombie.process.send_signal(signal.SIGSTOP)  # frozen while it holds entries
     held = group_pending(client, stream, stack_env["CONNECTOR_GROUP"])
-    live = _start(connectors, stack_env, stub, tmp_path, "live")
+    live = start_replica(connectors, stack_env, stub, tmp_path, "live")
 
     wait_until(lambda: len(stub.effects()) == 8, "the live replica to take everything over")
     wait_until(lambda: _idle(client, stack_env), "every entry settled by the live replica")
@@ -178,7 +114,7 @@ def test_a_zombie_replica_appends_no_duplicate(
     assert held > 0
     assert _follow_ups(client, stream) == Counter({event.id: 1 for event in events})
     assert _left_out(live) >= 0
-    assert json.loads(_cli(stack_env, "dead-letters", "list", "--json").stdout) == []
+    assert json.loads(run_cli(stack_env, "dead-letters", "list", "--json").stdout) == []
 
 
 def test_dead_letters_outlive_a_total_loss_of_redis_data(
@@ -190,15 +126,15 @@ def test_dead_letters_outlive_a_total_loss_of_redis_data(
 ) -> None:
     stream = stack_env["STREAM_NAME"]
     client.set(stub.key("fail"), "1")
-    events = _events(EventType.STOCK_RESERVED, 4)
+    events = new_events(EventType.STOCK_RESERVED, 4)
     _append_fields(client, stream, [event.to_fields() for event in events])
-    replica = _start(connectors, stack_env, stub, tmp_path)
+    replica = start_replica(connectors, stack_env, stub, tmp_path)
     wait_until(lambda: client.xlen(stack_env["DEAD_LETTER_STREAM"]) == 4, "four dead letters")
     replica.stop()
 
     client.flushall()  # every stream, copy and id key gone
 
-    listed = json.loads(_cli(stack_env, "dead-letters", "list", "--json").stdout)
+    listed = json.loads(run_cli(stack_env, "dead-letters", "list", "--json").stdout)
     assert sorted(item["order_id"] for item in listed) == sorted(e.order_id for e in events)
     assert {(item["function"], item["reason"], item["status_code"]) for item in listed} == {
         ("flaky", "HTTP 500", 500)
@@ -214,10 +150,10 @@ def test_an_entry_with_no_type_leaves_an_explained_letter(
 ) -> None:
     stream = stack_env["STREAM_NAME"]
     entry_id = client.xadd(stream, {"id": "no-type", "order_id": "o1", "data": "{}"})
-    _start(connectors, stack_env, stub, tmp_path)
+    start_replica(connectors, stack_env, stub, tmp_path)
 
     wait_until(lambda: _idle(client, stack_env), "the entry settled")
-    [letter] = json.loads(_cli(stack_env, "dead-letters", "list", "--json").stdout)
+    [letter] = json.loads(run_cli(stack_env, "dead-letters", "list", "--json").stdout)
     assert (letter["id"], letter["reason"], letter["order_id"]) == (
         entry_id,
         "malformed entry: no type",
@@ -233,13 +169,13 @@ def test_dead_consumers_leave_the_group_once_nothing_is_pending(
     tmp_path: Path,
 ) -> None:
     stream, group = stack_env["STREAM_NAME"], stack_env["CONNECTOR_GROUP"]
-    events = _events(EventType.ORDER_PLACED, 2)
+    events = new_events(EventType.ORDER_PLACED, 2)
     _append_fields(client, stream, [event.to_fields() for event in events])
     client.xgroup_create(stream, group, id="0")
     [(_, [(first, _f)])] = client.xreadgroup(group, "dead-idle", {stream: ">"}, count=1)  # type: ignore[misc]
     client.xack(stream, group, first)  # dies with nothing pending
     client.xreadgroup(group, "dead-holding", {stream: ">"}, count=1)  # dies holding one entry
-    _start(connectors, stack_env, stub, tmp_path, connector_consumer_idle_s="1")
+    start_replica(connectors, stack_env, stub, tmp_path, connector_consumer_idle_s="1")
 
     def consumers() -> set[str]:
         return {c["name"] for c in client.xinfo_consumers(stream, group)}  # type: ignore[union-attr]
