@@ -18,14 +18,10 @@ from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import (
-    Customer,
-    HistoryEntry,
-    Order,
-    OrderLine,
     OrderStatus,
-    utcnow,
 )
 from tests.integration.stub_gateway import StubGateway
+from tests.orders import an_order
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,21 +105,8 @@ def group_lag(client: redis.Redis, stream: str, group: str) -> int | None:
 
 def store_order(env: dict[str, str], order_id: str, status: OrderStatus) -> None:
     """An order document in `status` for a synthetic event (a replay checks the order's state)."""
-    now = utcnow()
     db = get_database(Settings(mongo_url=env["MONGO_URL"], mongo_db=env["MONGO_DB"]))
-    OrderRepository(db).insert(
-        Order(
-            order_id=order_id,
-            customer=Customer(name="Ada", address="1 Loop St"),
-            lines=[OrderLine(sku="PIZ-MARG", name="Pizza", quantity=1, unit_price_cents=900)],
-            total_cents=900,
-            status=status,
-            history=[HistoryEntry(status=status, at=now, event_id=f"e-{order_id}")],
-            placed_event_id=f"placed-{order_id}",
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    OrderRepository(db).insert(an_order(order_id, status))
 
 
 def start_replica(

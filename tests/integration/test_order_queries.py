@@ -19,10 +19,7 @@ from ordersaga.adapters.order_counts import SETTLE
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.models import (
-    Customer,
-    HistoryEntry,
     Order,
-    OrderLine,
     OrderStatus,
     utcnow,
 )
@@ -31,22 +28,14 @@ from ordersaga.services.recovery import (
     FINISHED_SPAN,
     reemit_missing_announcements,
 )
+from tests.orders import an_order
 
 pytestmark = pytest.mark.integration
 
 
 def _order(n: int, status: OrderStatus) -> Order:
-    now = utcnow()
-    return Order(
-        order_id=f"order-{n:04d}",
-        customer=Customer(name="Ada", address="1 Loop St"),
-        lines=[OrderLine(sku="PIZ-MARG", name="Pizza", quantity=1, unit_price_cents=950)],
-        total_cents=950,
-        status=status,
-        history=[HistoryEntry(status=status, at=now, event_id=f"e{n}")],
-        placed_event_id=f"e{n}",
-        created_at=now,
-        updated_at=now,
+    return an_order(
+        f"order-{n:04d}", status, event_id=f"e{n}", placed_event_id=f"e{n}", unit_price_cents=950
     )
 
 

@@ -20,8 +20,9 @@ from ordersaga.adapters import settings as settings_module
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.errors import NotFound
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.domain.models import Customer, HistoryEntry, Order, OrderLine, OrderStatus, utcnow
+from ordersaga.domain.models import OrderStatus
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
+from tests.orders import an_order
 
 STREAM = "orders.events"
 DEAD = "orders.dead"
@@ -33,20 +34,7 @@ def _event(order_id: str, type_: EventType = EventType.ORDER_PLACED) -> SagaEven
 
 
 def _store_order(order_id: str, status: OrderStatus = OrderStatus.PENDING) -> None:
-    now = utcnow()
-    OrderRepository(get_database()).insert(
-        Order(
-            order_id=order_id,
-            customer=Customer(name="Ada", address="1 Loop St"),
-            lines=[OrderLine(sku="PIZ-MARG", name="Pizza", quantity=1, unit_price_cents=900)],
-            total_cents=900,
-            status=status,
-            history=[HistoryEntry(status=status, at=now, event_id=f"e-{order_id}")],
-            placed_event_id=f"placed-{order_id}",
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    OrderRepository(get_database()).insert(an_order(order_id, status))
 
 
 def _park(

@@ -13,13 +13,10 @@ from ordersaga.adapters import mongo, order_counts
 from ordersaga.adapters.mongo import Document, OrderRepository, ensure_indexes
 from ordersaga.adapters.order_counts import SETTLE, STEP, OrderCounts
 from ordersaga.domain.models import (
-    Customer,
-    HistoryEntry,
-    Order,
-    OrderLine,
     OrderStatus,
     utcnow,
 )
+from tests.orders import an_order
 
 S = OrderStatus
 
@@ -32,17 +29,8 @@ def db() -> Database[Document]:
 
 
 def place(orders: OrderRepository, n: int) -> str:
-    now = utcnow()
-    order = Order(
-        order_id=f"o{n}",
-        customer=Customer(name="Ada", address="1 Loop St"),
-        lines=[OrderLine(sku="PIZ-MARG", name="Pizza", quantity=1, unit_price_cents=950)],
-        total_cents=950,
-        status=S.PENDING,
-        history=[HistoryEntry(status=S.PENDING, at=now, event_id=f"p{n}")],
-        placed_event_id=f"p{n}",
-        created_at=now,
-        updated_at=now,
+    order = an_order(
+        f"o{n}", S.PENDING, event_id=f"p{n}", placed_event_id=f"p{n}", unit_price_cents=950
     )
     return orders.insert(order).order_id
 
