@@ -74,6 +74,24 @@ def wait_for(
     raise StartError(f"{what} did not become ready within {timeout_s:.0f}s")
 
 
+def stop_process(
+    process: subprocess.Popen[bytes],
+    stop_signal: signal.Signals = signal.SIGTERM,
+    timeout_s: float = 10.0,
+) -> None:
+    """Send `stop_signal` and wait up to `timeout_s`; SIGKILL a process that does not exit."""
+    if process.poll() is not None:
+        return
+    process.send_signal(stop_signal)
+    # A stopped (SIGSTOP) process would hold the signal until continued.
+    process.send_signal(signal.SIGCONT)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class ManagedProcess:
     """A child process with a name, stopped gracefully (SIGTERM, then SIGKILL)."""
@@ -90,15 +108,7 @@ class ManagedProcess:
 
     def stop(self) -> None:
         """Ask the process to exit and wait; kill it if it does not."""
-        if self.alive():
-            self.process.send_signal(self.stop_signal)
-            # A stopped (SIGSTOP) process would hold the signal until continued.
-            self.process.send_signal(signal.SIGCONT)
-            try:
-                self.process.wait(timeout=self.stop_timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, self.stop_signal, self.stop_timeout_s)
         self.close_log()
 
     def close_log(self) -> None:

@@ -24,7 +24,7 @@ from typing import IO
 
 import requests
 
-from devstack.processes import die_with_parent, free_port
+from devstack.processes import die_with_parent, free_port, stop_process
 from gateway.runtime import HEALTH_PATH
 from gateway.stack import FunctionSpec, Stack
 
@@ -170,13 +170,8 @@ class Worker:
         deadline = time.monotonic() + drain_s
         while self.in_flight and time.monotonic() < deadline:
             time.sleep(0.05)
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop_process(self.process)
 
 
 class FunctionProcess:

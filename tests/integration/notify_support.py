@@ -22,7 +22,7 @@ from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.uri import parse_uri
 
-from devstack.processes import free_port, wait_for
+from devstack.processes import free_port, stop_process, wait_for
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.redis_stream import EventStream, get_redis
 from ordersaga.adapters.settings import Settings
@@ -60,12 +60,7 @@ class NotifyReplica:
 
     def stop(self) -> None:
         """Terminate and wait."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_notify(env: dict[str, str], **overrides: str) -> NotifyReplica:
