@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any
 from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from ordersaga.adapters.order_counts import start_if_empty
 from ordersaga.adapters.settings import Settings, get_settings
@@ -23,7 +22,6 @@ from ordersaga.domain.state_machine import sources_of
 Document = dict[str, Any]
 
 IDEMPOTENCY_INDEX = "idempotency_key_sparse_unique"
-PARTIAL_IDEMPOTENCY_INDEX = "idempotency_key_unique"  # the earlier index, dropped when found
 
 ID_CHUNK = 100  # ids per `$in` query (see OrderRepository.find_in)
 
@@ -73,7 +71,6 @@ def ensure_indexes(db: Database[Document]) -> None:
             # Only final orders carry `final_at`: the windows read by OrderCounts and reconcile.
             db.orders.create_index([("final_at", ASCENDING)], name="final_at", sparse=True)
             start_if_empty(db)
-            db.processed_events.create_index([("at", ASCENDING)], name="processed_at")
             # refill looks for skus running low.
             db.menu.create_index([("available", ASCENDING)], name="available")
             # Dead letters waiting for an operator, oldest first; and those of one order.
@@ -90,14 +87,11 @@ def ensure_indexes(db: Database[Document]) -> None:
 def _ensure_idempotency_index(db: Database[Document]) -> None:
     """A sparse unique index on `idempotency_key`: orders without a key are left out of it.
 
-    It replaces a partial index (`$type: string`) that SecantusDB does not use for a plain
-    `{idempotency_key: k}` lookup: every keyed place-order then scanned the whole collection,
-    so it slowed down as orders accumulated. Sparse gives the same uniqueness because a key is
-    either a string or absent (`OrderRepository.insert` drops a None key).
+    Sparse rather than partial (`$type: string`): SecantusDB does not use a partial index for a
+    plain `{idempotency_key: k}` lookup, so every keyed place-order would scan the collection.
+    Sparse gives the same uniqueness because a key is either a string or absent
+    (`OrderRepository.insert` drops a None key).
     """
-    if PARTIAL_IDEMPOTENCY_INDEX in db.orders.index_information():
-        with contextlib.suppress(OperationFailure):  # another process dropped it first
-            db.orders.drop_index(PARTIAL_IDEMPOTENCY_INDEX)
     db.orders.create_index(
         [("idempotency_key", ASCENDING)], name=IDEMPOTENCY_INDEX, unique=True, sparse=True
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -148,11 +147,6 @@ class Settings(BaseSettings):
             return (self.ui_origin.rstrip("/"),)
         port = self.frontend_port
         return (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
-
-    @property
-    def mongo_url_is_default(self) -> bool:
-        """True when no MONGO_URL was given (the local stack then starts its own server)."""
-        return "MONGO_URL" not in os.environ
 
 
 @lru_cache(maxsize=1)

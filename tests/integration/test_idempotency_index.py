@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from ordersaga.adapters import mongo
-from ordersaga.adapters.mongo import IDEMPOTENCY_INDEX, PARTIAL_IDEMPOTENCY_INDEX, get_database
+from ordersaga.adapters.mongo import IDEMPOTENCY_INDEX, get_database
 from ordersaga.adapters.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -37,21 +35,3 @@ def test_orders_without_a_key_do_not_collide_and_a_key_is_used_once(settings: Se
     with pytest.raises(DuplicateKeyError):
         db.orders.insert_one({"_id": "d", "idempotency_key": "same"})
     assert db.orders.count_documents({}) == 3
-
-
-def test_a_database_with_the_earlier_partial_index_is_moved_to_the_sparse_one(
-    settings: Settings,
-) -> None:
-    client = get_database(settings).client
-    db = client[settings.mongo_db + "_old"]
-    db.orders.create_index(
-        [("idempotency_key", ASCENDING)],
-        name=PARTIAL_IDEMPOTENCY_INDEX,
-        unique=True,
-        partialFilterExpression={"idempotency_key": {"$type": "string"}},
-    )
-    mongo.ensure_indexes(db)
-    indexes = db.orders.index_information()
-    assert PARTIAL_IDEMPOTENCY_INDEX not in indexes
-    assert indexes[IDEMPOTENCY_INDEX]["unique"]
-    client.drop_database(db.name)
