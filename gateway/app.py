@@ -23,6 +23,7 @@ from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.stack import Stack
 from ordersaga.adapters.settings import get_settings
 from ordersaga.entrypoints.auth import is_admin
+from ordersaga.entrypoints.proxying import end_to_end
 from ordersaga.entrypoints.runtime import METRICS_PATH
 
 log = logging.getLogger("gateway")
@@ -31,18 +32,6 @@ VERSION = "0.1.0"
 CALL_ID = "X-Call-Id"
 # The one namespace of the local gateway; faas-cli >= 0.16.30 calls `/function/<name>.<ns>`.
 NAMESPACE = "openfaas-fn"
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-}
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -149,7 +138,7 @@ class Upstreams:
 
 
 def _forward_headers(call_id: str) -> dict[str, str]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers = end_to_end(request.headers.items())
     headers[CALL_ID] = call_id
     headers["X-Start-Time"] = str(time.time_ns())
     headers["X-Forwarded-Host"] = request.host
@@ -193,7 +182,7 @@ class Gateway:
             return _json(
                 502, {"error": "function_unavailable", "message": f"{name} is not reachable"}
             )
-        headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers = end_to_end(upstream.headers.items(), decoded=True)
         return Response(upstream.content, upstream.status_code, headers)
 
     def call_async(self, name: str, path: str) -> Response:
@@ -223,9 +212,7 @@ class Gateway:
             try:
                 result = self.upstreams.invoke(*args)
                 status, body = result.status_code, result.content
-                answer_headers = {
-                    k: v for k, v in result.headers.items() if k.lower() not in HOP_BY_HOP
-                }
+                answer_headers = end_to_end(result.headers.items(), decoded=True)
             except requests.RequestException as exc:
                 status, body = (
                     502,

@@ -10,27 +10,12 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from ordersaga.entrypoints.proxying import end_to_end
+
 log = logging.getLogger("webui.proxy")
 
 # The functions accept far less (MAX_BODY_BYTES in the settings); this only bounds memory here.
 MAX_BODY_BYTES = 1024 * 1024
-
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-        "content-encoding",
-    }
-)
 
 
 # The browser's own credentials stay here: the session cookie is this server's, and operator
@@ -40,7 +25,7 @@ BROWSER_CREDENTIALS = frozenset({"cookie", "authorization"})
 
 def forward_headers(headers: Mapping[str, str], request: Request | None = None) -> dict[str, str]:
     """The end-to-end headers of a request or response, plus X-Forwarded-* for a request."""
-    kept = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
+    kept = end_to_end(headers.items())
     if request is not None:
         kept = {k: v for k, v in kept.items() if k.lower() not in BROWSER_CREDENTIALS}
         kept.pop("accept-encoding", None)  # let httpx negotiate, and relay the decoded body
@@ -110,7 +95,9 @@ async def proxy_http(
         answer = await client.request(request.method, url, headers=headers, content=body)
     except httpx.HTTPError as exc:
         return _unreachable("gateway", url, exc)
-    return Response(answer.content, answer.status_code, forward_headers(answer.headers))
+    return Response(
+        answer.content, answer.status_code, end_to_end(answer.headers.items(), decoded=True)
+    )
 
 
 async def proxy_stream(
