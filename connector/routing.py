@@ -9,6 +9,8 @@ from typing import Any
 
 import requests
 
+from ordersaga.entrypoints.auth import ADMIN_USER
+
 log = logging.getLogger("connector.routing")
 
 Routes = dict[str, tuple[str, ...]]
@@ -43,7 +45,7 @@ class Router:
     ) -> None:
         self.session = session
         self.url = gateway_url.rstrip("/") + "/system/functions"
-        self.auth = ("admin", password)
+        self.auth = (ADMIN_USER, password)
         self.timeout_s = timeout_s
         self._routes: Routes = {}
         self._ready = threading.Event()

@@ -7,7 +7,6 @@ are limited per client address with the `limits` library.
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 from collections.abc import Callable
@@ -19,6 +18,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+
+from ordersaga.entrypoints.auth import basic_authorization
 
 COOKIE = "ofs_session"
 # Strict: the cookie is only ever needed by requests the app's own pages make, never on a
@@ -37,8 +38,7 @@ class Session:
     @property
     def basic_auth(self) -> str:
         """The `Authorization` value for operator calls to the gateway."""
-        token = base64.b64encode(f"admin:{self.password}".encode()).decode()
-        return f"Basic {token}"
+        return basic_authorization(self.password)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Operator calls: HTTP basic auth `admin:<gateway password>`, as on the gateway's `/system/*`.
 
 The one basic-auth check of the project: the gateway's `/system/*`, the operator functions
-(`ops-summary`, `dead-letters`) and the web UI's sign-in (through the gateway) all use it.
+(`ops-summary`, `dead-letters`, a scheduled function run by hand) and the web UI's sign-in
+(through the gateway) all use it; the password is compared in constant time.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def check_admin(authorization: str, password: str) -> None:
         or not hmac.compare_digest(given.encode(), password.encode())
     ):
         raise Unauthorized("wrong user or password", "Authorization")
+
+
+def basic_authorization(password: str, user: str = ADMIN_USER) -> str:
+    """The `Authorization` value that `check_admin` accepts for this password."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def is_admin(authorization: str, password: str) -> bool:

@@ -9,7 +9,6 @@ Functions (each checks the connector's signature, like the real saga steps):
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -21,6 +20,7 @@ import redis
 
 from ordersaga.domain.errors import Unauthorized
 from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.entrypoints.auth import is_admin
 from ordersaga.entrypoints.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
@@ -103,8 +103,7 @@ def _handler(stub: StubGateway) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path == "/system/functions":
-                expected = base64.b64encode(f"admin:{stub.password}".encode()).decode()
-                if self.headers.get("Authorization") != f"Basic {expected}":
+                if not is_admin(self.headers.get("Authorization", ""), stub.password):
                     self._answer(401, {"error": "unauthorized"})
                     return
                 self._answer(200, stub.functions())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.errors import NotFound
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
+from ordersaga.entrypoints.auth import basic_authorization
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from tests.orders import an_order
 
@@ -264,8 +264,7 @@ def function(shared_redis: fakeredis.FakeRedis) -> ModuleType:
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
+    return {"Authorization": basic_authorization(password, user)}
 
 
 def _call(function: ModuleType, event: FakeEvent) -> tuple[int, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import timedelta
 
@@ -11,6 +10,7 @@ import pytest
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.models import OrderStatus, utcnow
+from ordersaga.entrypoints.auth import basic_authorization
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from ordersaga.services.operations import throughput
 from tests.unit.conftest import FakeContext, FakeEvent, post_json
@@ -25,7 +25,7 @@ ORDER = {
 }
 
 
-OPERATOR = {"Authorization": "Basic " + base64.b64encode(b"admin:s3cret").decode()}
+OPERATOR = {"Authorization": basic_authorization("s3cret")}
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis)
 @pytest.mark.usefixtures("password", "fakes")
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Basic " + base64.b64encode(b"admin:guess").decode()}],
+    [{}, {"Authorization": basic_authorization("guess")}],
     ids=["anonymous", "wrong-password"],
 )
 def test_summary_is_for_operators_only(headers: dict[str, str]) -> None:

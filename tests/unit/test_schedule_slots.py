@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime, timedelta
 
 import fakeredis
 import pytest
 
+from ordersaga.entrypoints.auth import basic_authorization
 from ordersaga.services.schedule import claim_slot, due_slot
 from tests.unit.conftest import TEST_SECRETS, FakeContext, FakeEvent
 from tests.unit.handlers import load
@@ -103,8 +103,8 @@ def test_simulate_called_twice_in_a_minute_runs_once_and_says_so() -> None:
 def test_an_operator_may_run_it_again_at_once_but_nobody_else_may_pretend_to() -> None:
     call()
     password = TEST_SECRETS["GATEWAY_PASSWORD"]
-    operator = "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()
-    stranger = "Basic " + base64.b64encode(b"admin:guess").decode()
+    operator = basic_authorization(password)
+    stranger = basic_authorization("guess")
 
     assert "skipped" not in call({"Authorization": operator})[1]
     assert call({"Authorization": stranger})[0] == 401

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from ordersaga.entrypoints.auth import is_admin
 from webui.app import create_app
 from webui.config import WebConfig
 
@@ -33,8 +33,7 @@ class FakeUpstreams:
         self.calls.append(request)
         path = request.url.path
         operator = path.startswith(("/system/", "/function/ops-summary", "/function/dead-letters"))
-        expected = "Basic " + base64.b64encode(f"admin:{self.password}".encode()).decode()
-        if operator and request.headers.get("authorization") != expected:
+        if operator and not is_admin(request.headers.get("authorization", ""), self.password):
             return httpx.Response(401, json={"error": "unauthorized", "message": "no"})
         if path.startswith("/system/"):
             return httpx.Response(200, json={"provider": {}})
