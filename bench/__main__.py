@@ -7,10 +7,10 @@ with a latency histogram to bench/results/, and prints one JSON object as its la
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from bench.report import draw_histogram, headline, markdown
 from bench.stack import Endpoints, LocalStack, endpoints_from_env
 from bench.stats import cpu_ceiling, implied_ceilings
 from bench.watch import NotifyWatcher, StreamWatcher, Watcher
+from devstack.processes import StartError, wait_for
 from ordersaga.adapters.mongo import get_database
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
@@ -53,16 +54,20 @@ def _saga_runs(placer: OrderPlacer, watcher: Watcher, client: redis.Redis, strea
     ids = {p.order_id for p in (placer.place() for _ in range(3)) if p.order_id}
     if not ids:
         raise SystemExit("place-order accepts no orders; is the stack healthy?")
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
-        done = watcher.count(DISPATCHED, ids) + watcher.count(CANCELLED, ids)
-        if done == len(ids):
-            return True
-        groups = client.xinfo_groups(stream) if client.exists(stream) else []
-        if not groups and time.monotonic() > deadline - 40:
-            return False  # nobody consumes the stream: no connector
-        time.sleep(0.2)
-    return False
+
+    def settled() -> bool:
+        return watcher.count(DISPATCHED, ids) + watcher.count(CANCELLED, ids) == len(ids)
+
+    def consumed() -> bool:
+        return settled() or bool(client.exists(stream) and client.xinfo_groups(stream))
+
+    try:
+        # Nobody consuming the stream after 5 s means no connector: the saga does not run.
+        wait_for(consumed, "a consumer group on the stream", 5, interval_s=0.2)
+        wait_for(settled, "the warm-up orders to be dispatched", 40, interval_s=0.2)
+    except StartError:
+        return False
+    return True
 
 
 def _stream_state(client: redis.Redis, stream: str) -> dict[str, Any]:
@@ -94,9 +99,10 @@ def _kitchen(db: Database[Any], settings: Settings, client: redis.Redis) -> Call
         delivered = prepare.deliver_in_flight(db, stream)
         if delivered:
             say(f"• kitchen caught up: {delivered} orders delivered between phases")
-        deadline = time.monotonic() + 60
-        while not _drained(client, settings.stream_name) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        with contextlib.suppress(StartError):  # the next phase starts anyway, only noisier
+            wait_for(
+                lambda: _drained(client, settings.stream_name), "the stream", 60, interval_s=0.2
+            )
 
     return catch_up
 

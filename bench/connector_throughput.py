@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from devstack.processes import free_port, port_open, spawn, start_redis
+from devstack.processes import free_port, port_open, spawn, start_redis, wait_for
 from ordersaga.domain.events import EventType, SagaEvent
 from tests.integration.connector_process import (
     REPO_ROOT,
@@ -27,7 +27,6 @@ from tests.integration.connector_process import (
     group_pending,
     start_connector_process,
 )
-from tests.integration.connector_process import wait_until as poll
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -62,21 +61,21 @@ def measure(events: int, concurrency: int, workdir: Path) -> float:
         {"PYTHONPATH": str(REPO_ROOT)},
         cwd=REPO_ROOT,
     )  # fmt: skip
-    poll(lambda: port_open(stub_port), "the stub gateway", 30)
+    wait_for(lambda: port_open(stub_port), "the stub gateway", 30)
     replica = start_connector_process(
         {**env, "GATEWAY_URL": f"http://127.0.0.1:{stub_port}"},
         workdir,
         connector_concurrency=str(concurrency),
     )
     try:
-        poll(lambda: bool(client.exists("bench.events")), "the connector's group", 30)
+        wait_for(lambda: bool(client.exists("bench.events")), "the connector's group", 30)
         pipe = client.pipeline(transaction=False)
         for n in range(events):
             event = SagaEvent.new(EventType.ORDER_PLACED, order_id=uuid.uuid4().hex, data={"n": n})
             pipe.xadd("bench.events", event.to_fields())  # type: ignore[arg-type]
         started = time.perf_counter()
         pipe.execute()
-        poll(
+        wait_for(
             lambda: (
                 group_lag(client, "bench.events", "bench") == 0
                 and group_pending(client, "bench.events", "bench") == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -17,6 +18,7 @@ from bench.costs import CostMeter
 from bench.load import LoadResult, OrderPlacer, Placement
 from bench.stats import per_saga, rate, summarize
 from bench.watch import Watcher
+from devstack.processes import StartError, wait_for
 
 DISPATCHED = "delivery.dispatched"
 CANCELLED = "order.cancelled"
@@ -131,18 +133,22 @@ class Harness:
 
     def _wait_for_sagas(self, ids: set[str], label: str) -> None:
         """Until every order dispatched or cancelled, or no progress for 20 s / `settle_s`."""
-        deadline = time.monotonic() + self.settle_s
         last, last_change = -1, time.monotonic()
-        while time.monotonic() < deadline:
+
+        def finished_or_stuck() -> bool:
+            nonlocal last, last_change
             done = self.watcher.count(DISPATCHED, ids) + self.watcher.count(CANCELLED, ids)
             if done >= len(ids):
-                return
+                return True
             if done != last:
                 last, last_change = done, time.monotonic()
             elif time.monotonic() - last_change > 20:
                 print(f"  {label}: no progress for 20 s; {done}/{len(ids)} done", file=sys.stderr)
-                return
-            time.sleep(0.1)
+                return True
+            return False
+
+        with contextlib.suppress(StartError):  # the phase is reported with what did finish
+            wait_for(finished_or_stuck, f"{label}'s sagas", self.settle_s, interval_s=0.1)
 
     def _finish(self, result: PhaseResult) -> None:
         ids = {p.order_id for p in result.load.accepted if p.order_id}

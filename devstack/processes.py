@@ -60,18 +60,24 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 def wait_for(
     check: Callable[[], bool],
     what: str,
-    timeout_s: float,
+    timeout_s: float = 30.0,
     proc: subprocess.Popen[bytes] | None = None,
+    *,
+    interval_s: float = 0.05,
 ) -> None:
-    """Poll `check` until it holds; fail early if `proc` exits, or after `timeout_s`."""
+    """Poll `check` until it holds; fail early if `proc` exits, or after `timeout_s`.
+
+    The one poll helper of the project (servers starting, tests and benchmarks waiting for a
+    condition); `what` names what is awaited, as in "waiting for <what>".
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if check():
             return
         if proc is not None and proc.poll() is not None:
             raise StartError(f"{what} exited with code {proc.returncode} while starting")
-        time.sleep(0.05)
-    raise StartError(f"{what} did not become ready within {timeout_s:.0f}s")
+        time.sleep(interval_s)
+    raise StartError(f"timed out after {timeout_s:g}s waiting for {what}")
 
 
 def stop_process(

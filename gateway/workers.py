@@ -7,13 +7,13 @@ equals); every line a worker prints is kept in the function's log for `/system/l
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import subprocess
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +24,7 @@ from typing import IO
 
 import requests
 
-from devstack.processes import die_with_parent, free_port, stop_process
+from devstack.processes import StartError, die_with_parent, free_port, stop_process, wait_for
 from gateway.runtime import HEALTH_PATH
 from gateway.stack import FunctionSpec, Stack
 
@@ -167,9 +167,8 @@ class Worker:
     def stop(self, drain_s: float = 0.0) -> None:
         """Terminate the process, after its calls in flight finished (waiting up to `drain_s`)."""
         self.ready = False
-        deadline = time.monotonic() + drain_s
-        while self.in_flight and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with contextlib.suppress(StartError):  # stopped anyway once `drain_s` is over
+            wait_for(lambda: not self.in_flight, "the calls in flight", drain_s)
         if self.process:
             stop_process(self.process)
 
@@ -240,21 +239,19 @@ class FunctionProcess:
                 self.workers.append(worker)
 
     def wait_ready(self, workers: list[Worker], timeout_s: float = 60) -> None:
-        """Block until `workers` answer their health check; RuntimeError naming what failed."""
-        deadline = time.monotonic() + timeout_s
+        """Block until `workers` answer their health check; StartError naming what failed."""
         waiting = list(workers)
-        while waiting and time.monotonic() < deadline:
-            dead = [w for w in waiting if not w.alive()]
-            if dead:
+
+        def all_healthy() -> bool:
+            if any(not worker.alive() for worker in waiting):
                 tail = " | ".join(line.text for line in self.log.lines(tail=5))
-                raise RuntimeError(f"{self.name} exited while starting: {tail}")
+                raise StartError(f"{self.name} exited while starting: {tail}")
             for worker in [w for w in waiting if w.healthy()]:
                 worker.ready = True
                 waiting.remove(worker)
-            if waiting:
-                time.sleep(0.1)
-        if waiting:
-            raise RuntimeError(f"{self.name} not healthy within {timeout_s:.0f}s")
+            return not waiting
+
+        wait_for(all_healthy, f"{self.name} to be healthy", timeout_s, interval_s=0.1)
 
     def ready_workers(self) -> list[Worker]:
         """The workers that take calls now."""

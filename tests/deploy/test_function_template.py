@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from importlib.metadata import packages_distributions
@@ -19,7 +18,7 @@ import requests
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from devstack.processes import free_port
+from devstack.processes import StartError, free_port, wait_for
 from tests.deploy.conftest import ROOT
 
 TEMPLATE = ROOT / "template" / "python3-http-saga"
@@ -128,19 +127,19 @@ def served(build_context: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(url + "/_/health", timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
 def _wait_for_health(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"index.py exited: {process.stderr.read().decode() if process.stderr else ''}"
-            )
-        try:
-            if requests.get(url + "/_/health", timeout=1).ok:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    raise AssertionError("index.py did not answer its health check")
+    try:
+        wait_for(lambda: _healthy(url), "index.py's health check", 20, process)
+    except StartError as exc:
+        exited = process.poll() is not None and process.stderr is not None
+        raise AssertionError(f"{exc}: {process.stderr.read().decode() if exited else ''}") from exc
 
 
 def test_image_layout_serves_the_handler_with_the_shared_package_beside_it(

@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
+from devstack.processes import wait_for
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.events import EventType, SagaEvent
@@ -78,13 +77,8 @@ def start_connector_process(
     return ConnectorProcess(process, log)
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
-    """Poll `check` until it holds; fail with `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+# The poll helper is devstack's; this name is kept for tests/integration/test_saga_flow.py.
+wait_until = wait_for
 
 
 def group_pending(client: redis.Redis, stream: str, group: str) -> int:

@@ -142,20 +142,9 @@ async def close_of(ws: ClientConnection, timeout_s: float = 30) -> tuple[int | N
     return (None, "")
 
 
-def poll(check: Callable[[], bool], timeout_s: float = 30) -> None:
-    """Wait until `check()` holds (within the deadline)."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-async def apoll(check: Callable[[], bool], timeout_s: float = 30) -> None:
-    """`poll` for async tests: yields to the event loop between checks."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+async def await_condition(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    """`wait_for` from async tests: it polls in a thread, so the event loop goes on meanwhile."""
+    await asyncio.to_thread(wait_for, check, what, timeout_s)
 
 
 class StalledClient:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from devstack.processes import wait_for
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from tests.integration.connector_process import (
@@ -19,7 +20,6 @@ from tests.integration.connector_process import (
     run_cli,
     start_replica,
     store_order,
-    wait_until,
 )
 from tests.integration.stub_gateway import StubGateway
 
@@ -55,7 +55,7 @@ def test_failing_function_is_retried_then_dead_lettered_then_replayed_to_success
     [source_id] = _append(client, stream, [event])
     start_replica(connectors, stack_env, stub, tmp_path)
 
-    wait_until(lambda: client.xlen(dead) == 1, "the dead letter")
+    wait_for(lambda: client.xlen(dead) == 1, "the dead letter")
     [(_copy_id, letter)] = client.xrange(dead)  # type: ignore[misc]
     letter_id = source_id  # a letter is named after the entry it parks
     assert (letter["source_id"], letter["function"], letter["status_code"]) == (
@@ -75,10 +75,10 @@ def test_failing_function_is_retried_then_dead_lettered_then_replayed_to_success
     replayed = run_cli(stack_env, "dead-letters", "replay", letter_id)
     assert replayed.returncode == 0, replayed.stderr
 
-    wait_until(lambda: stub.effects() == {event.id}, "the replayed event's effect")
-    wait_until(lambda: _follow_ups_by_cause(client, stream) == {event.id: 1}, "its follow-up")
+    wait_for(lambda: stub.effects() == {event.id}, "the replayed event's effect")
+    wait_for(lambda: _follow_ups_by_cause(client, stream) == {event.id: 1}, "its follow-up")
     assert json.loads(run_cli(stack_env, "dead-letters", "list", "--json").stdout) == []
-    wait_until(lambda: group_pending(client, stream, stack_env["CONNECTOR_GROUP"]) == 0, "the ack")
+    wait_for(lambda: group_pending(client, stream, stack_env["CONNECTOR_GROUP"]) == 0, "the ack")
 
 
 def test_killing_a_connector_mid_batch_loses_no_event_and_duplicates_no_effect(
@@ -94,14 +94,14 @@ def test_killing_a_connector_mid_batch_loses_no_event_and_duplicates_no_effect(
     _append(client, stream, events)
     first = start_replica(connectors, stack_env, stub, tmp_path, "first", connector_concurrency="8")
 
-    wait_until(lambda: len(stub.effects()) >= 60, "the first replica to be mid-batch")
+    wait_for(lambda: len(stub.effects()) >= 60, "the first replica to be mid-batch")
     first.kill()
     in_flight = group_pending(client, stream, group)
     done_by_first = len(stub.effects())
     start_replica(connectors, stack_env, stub, tmp_path, "second", connector_concurrency="8")
 
-    wait_until(lambda: len(stub.effects()) == 300, "every event's effect", timeout_s=60)
-    wait_until(lambda: group_pending(client, stream, group) == 0, "every entry acknowledged")
+    wait_for(lambda: len(stub.effects()) == 300, "every event's effect", timeout_s=60)
+    wait_for(lambda: group_pending(client, stream, group) == 0, "every entry acknowledged")
 
     print(
         f"\nkill test: {done_by_first} effects before SIGKILL, {in_flight} entries left pending, "
@@ -138,9 +138,9 @@ def test_trimming_under_load_keeps_the_entries_another_group_has_pending(
     )
     rest = _append(client, stream, new_events(EventType.ORDER_PLACED, 350))
 
-    wait_until(lambda: len(stub.effects()) == 400, "every event processed", timeout_s=60)
+    wait_for(lambda: len(stub.effects()) == 400, "every event processed", timeout_s=60)
     client.xack(stream, "audit", *audit_pending[:10])  # audit catches up a little
-    wait_until(
+    wait_for(
         lambda: client.xrange(stream, count=1)[0][0] == audit_pending[10],  # type: ignore[index]
         "the stream trimmed up to audit's oldest pending entry",
     )
@@ -164,8 +164,8 @@ def test_operator_sees_pending_and_lag_per_group_and_the_trail_of_an_order(
     client.xgroup_create(stream, "audit", id="0")
     client.xreadgroup("audit", "auditor", {stream: ">"}, count=2)
     start_replica(connectors, stack_env, stub, tmp_path)
-    wait_until(lambda: len(stub.effects()) == 5, "every event processed")
-    wait_until(lambda: group_pending(client, stream, stack_env["CONNECTOR_GROUP"]) == 0, "the acks")
+    wait_for(lambda: len(stub.effects()) == 5, "every event processed")
+    wait_for(lambda: group_pending(client, stream, stack_env["CONNECTOR_GROUP"]) == 0, "the acks")
 
     lag = json.loads(run_cli(stack_env, "lag", "--json").stdout)
     trail = json.loads(run_cli(stack_env, "trail", events[0].order_id, "--json").stdout)
@@ -189,7 +189,7 @@ def test_sigterm_stops_the_connector_cleanly(
 ) -> None:
     _append(client, stack_env["STREAM_NAME"], new_events(EventType.ORDER_PLACED, 3))
     replica = start_replica(connectors, stack_env, stub, tmp_path)
-    wait_until(lambda: len(stub.effects()) == 3, "every event processed")
+    wait_for(lambda: len(stub.effects()) == 3, "every event processed")
 
     assert replica.stop() == 0
     assert '"connector stopped"' in replica.log.read_text()

@@ -19,7 +19,6 @@ from ordersaga.services.trail import order_trail
 from tests.integration.connector_process import (
     ConnectorProcess,
     start_connector_process,
-    wait_until,
 )
 from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 from tests.metrics_support import scrape, value
@@ -76,10 +75,10 @@ def test_a_delivered_and_a_cancelled_saga_are_counted(
     delivered = stack.place(PIZ_MARG=1).order_id
     assert not delivery_fails(delivered, 0)
     cancelled = stack.place(DES_TIRA=2).order_id
-    wait_until(lambda: stack.order(delivered).status is S.DISPATCHED, "the order to be dispatched")
+    wait_for(lambda: stack.order(delivered).status is S.DISPATCHED, "the order to be dispatched")
     stack.run("simulate")
-    wait_until(lambda: stack.order(delivered).status is S.DELIVERED, "the order to be delivered")
-    wait_until(lambda: stack.order(cancelled).status is S.CANCELLED, "the order to be cancelled")
+    wait_for(lambda: stack.order(delivered).status is S.DELIVERED, "the order to be delivered")
+    wait_for(lambda: stack.order(cancelled).status is S.CANCELLED, "the order to be cancelled")
 
     def settled() -> bool:
         samples = scrape(f"{url}/metrics")
@@ -88,7 +87,7 @@ def test_a_delivered_and_a_cancelled_saga_are_counted(
             >= 1
         )
 
-    wait_until(settled, "the connector to acknowledge the completed order")
+    wait_for(settled, "the connector to acknowledge the completed order")
     samples = scrape(f"{url}/metrics")
     assert value(samples, "connector_entries_read_total", event_type="order.placed") >= 2
     ok = {"event_type": "order.placed", "function": "reserve-stock", "result": "ok"}
@@ -107,7 +106,7 @@ def test_lag_and_pending_are_measured_from_the_group(
 ) -> None:
     _stack, url, _connector = connected
     # The maintenance thread measures every 5 s; both are 0 once the stream is drained.
-    wait_until(lambda: "connector_consumer_lag" in scrape(f"{url}/metrics"), "lag to be measured")
+    wait_for(lambda: "connector_consumer_lag" in scrape(f"{url}/metrics"), "lag to be measured")
     samples = scrape(f"{url}/metrics")
     assert value(samples, "connector_pending_entries") >= 0
     assert value(samples, "connector_last_read_timestamp_seconds") > 0
@@ -145,7 +144,7 @@ def test_one_trace_runs_through_the_saga(
     )
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
-    wait_until(lambda: stack.order(order_id).status is S.DISPATCHED, "the order to be dispatched")
+    wait_for(lambda: stack.order(order_id).status is S.DISPATCHED, "the order to be dispatched")
 
     events = stack.events_of(order_id)
     assert [e.type for e in events][:3] == [
@@ -162,7 +161,7 @@ def test_one_trace_runs_through_the_saga(
         ]
         return len(invoked) >= 2 and all(x.get("trace_id") == CALLER_TRACE for x in invoked)
 
-    wait_until(logged_with_the_trace, "the connector's log lines to carry the trace")
+    wait_for(logged_with_the_trace, "the connector's log lines to carry the trace")
     trail = order_trail(
         get_redis(stack.settings),
         stack.settings.stream_name,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from devstack.processes import wait_for
 from ordersaga.domain.events import EventType
 from tests.integration.connector_process import (
     ConnectorProcess,
@@ -21,7 +22,6 @@ from tests.integration.connector_process import (
     new_events,
     run_cli,
     start_replica,
-    wait_until,
 )
 from tests.integration.stub_gateway import StubGateway
 
@@ -68,15 +68,15 @@ def test_forty_replayed_entries_append_no_new_follow_up(
     events = new_events(EventType.ORDER_PLACED, 40)
     _append_fields(client, stream, [event.to_fields() for event in events])
     replica = start_replica(connectors, stack_env, stub, tmp_path)
-    wait_until(lambda: len(stub.effects()) == 40, "every event processed")
-    wait_until(lambda: _idle(client, stack_env), "the connector to settle everything")
+    wait_for(lambda: len(stub.effects()) == 40, "every event processed")
+    wait_for(lambda: _idle(client, stack_env), "the connector to settle everything")
     before = client.xlen(stream)
 
     # The 40 processed entries are put on the stream again, as a replay would.
     processed = [fields for _, fields in client.xrange(stream, count=40)]  # type: ignore[union-attr]
     _append_fields(client, stream, processed)
-    wait_until(lambda: stub.invocations() == 80, "every replayed entry delivered again")
-    wait_until(lambda: _idle(client, stack_env), "the connector to settle the replays")
+    wait_for(lambda: stub.invocations() == 80, "every replayed entry delivered again")
+    wait_for(lambda: _idle(client, stack_env), "the connector to settle the replays")
 
     appended = client.xlen(stream) - before - 40
     print(f"\n40 replayed entries: steps answered {_left_out(replica)} follow-ups again, "
@@ -100,15 +100,15 @@ def test_a_zombie_replica_appends_no_duplicate(
     zombie = start_replica(
         connectors, stack_env, stub, tmp_path, "zombie", connector_concurrency="4"
     )
-    wait_until(lambda: stub.invocations() >= 1, "the first replica mid-call")
+    wait_for(lambda: stub.invocations() >= 1, "the first replica mid-call")
     zombie.process.send_signal(signal.SIGSTOP)  # frozen while it holds entries
     held = group_pending(client, stream, stack_env["CONNECTOR_GROUP"])
     live = start_replica(connectors, stack_env, stub, tmp_path, "live")
 
-    wait_until(lambda: len(stub.effects()) == 8, "the live replica to take everything over")
-    wait_until(lambda: _idle(client, stack_env), "every entry settled by the live replica")
+    wait_for(lambda: len(stub.effects()) == 8, "the live replica to take everything over")
+    wait_for(lambda: _idle(client, stack_env), "every entry settled by the live replica")
     zombie.process.send_signal(signal.SIGCONT)  # wakes up and settles what it held
-    wait_until(lambda: _left_out(zombie) > 0, "the zombie to settle late")
+    wait_for(lambda: _left_out(zombie) > 0, "the zombie to settle late")
 
     print(f"\nzombie held {held} entries; it left out {_left_out(zombie)} duplicate follow-ups")
     assert held > 0
@@ -129,7 +129,7 @@ def test_dead_letters_outlive_a_total_loss_of_redis_data(
     events = new_events(EventType.STOCK_RESERVED, 4)
     _append_fields(client, stream, [event.to_fields() for event in events])
     replica = start_replica(connectors, stack_env, stub, tmp_path)
-    wait_until(lambda: client.xlen(stack_env["DEAD_LETTER_STREAM"]) == 4, "four dead letters")
+    wait_for(lambda: client.xlen(stack_env["DEAD_LETTER_STREAM"]) == 4, "four dead letters")
     replica.stop()
 
     client.flushall()  # every stream, copy and id key gone
@@ -152,7 +152,7 @@ def test_an_entry_with_no_type_leaves_an_explained_letter(
     entry_id = client.xadd(stream, {"id": "no-type", "order_id": "o1", "data": "{}"})
     start_replica(connectors, stack_env, stub, tmp_path)
 
-    wait_until(lambda: _idle(client, stack_env), "the entry settled")
+    wait_for(lambda: _idle(client, stack_env), "the entry settled")
     [letter] = json.loads(run_cli(stack_env, "dead-letters", "list", "--json").stdout)
     assert (letter["id"], letter["reason"], letter["order_id"]) == (
         entry_id,
@@ -180,8 +180,8 @@ def test_dead_consumers_leave_the_group_once_nothing_is_pending(
     def consumers() -> set[str]:
         return {c["name"] for c in client.xinfo_consumers(stream, group)}  # type: ignore[union-attr]
 
-    wait_until(lambda: "dead-idle" not in consumers(), "the idle dead consumer removed")
+    wait_for(lambda: "dead-idle" not in consumers(), "the idle dead consumer removed")
     # The one holding an entry stays until a live replica reclaimed and settled its entry.
-    wait_until(lambda: events[1].id in stub.effects(), "the held entry reclaimed and processed")
-    wait_until(lambda: "dead-holding" not in consumers(), "the emptied dead consumer removed")
+    wait_for(lambda: events[1].id in stub.effects(), "the held entry reclaimed and processed")
+    wait_for(lambda: "dead-holding" not in consumers(), "the emptied dead consumer removed")
     assert group_pending(client, stream, group) == 0

@@ -25,7 +25,6 @@ from tests.integration.connector_process import (
     REPO_ROOT,
     ConnectorProcess,
     start_connector_process,
-    wait_until,
 )
 from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
@@ -78,7 +77,7 @@ def _unreached_calls(replica: ConnectorProcess) -> int:
 def test_a_gateway_outage_longer_than_the_attempt_budget_dead_letters_nothing(
     stack: SagaStack, connector: ConnectorProcess
 ) -> None:
-    wait_until(lambda: "connector started" in connector.log.read_text(), "the connector")
+    wait_for(lambda: "connector started" in connector.log.read_text(), "the connector")
     stack.gateway.process.kill()  # its function workers die with it
     stack.gateway.process.wait(timeout=10)
     request = PlaceOrderRequest(
@@ -90,11 +89,11 @@ def test_a_gateway_outage_longer_than_the_attempt_budget_dead_letters_nothing(
     ).order  # stored and announced while the gateway is down
 
     # Ten refused calls take ~3 s: many times the 3-delivery budget of the test timings.
-    wait_until(lambda: _unreached_calls(connector) >= 10, "the connector waiting for the gateway")
+    wait_for(lambda: _unreached_calls(connector) >= 10, "the connector waiting for the gateway")
     assert stack.order(order.order_id).status is OrderStatus.PENDING
     restarted = _gateway_on(stack.gateway.url, stack.gateway.env)
     try:
-        wait_until(
+        wait_for(
             lambda: stack.order(order.order_id).status is OrderStatus.DISPATCHED,
             "the saga to go on once the gateway is back",
         )
@@ -117,7 +116,7 @@ def test_an_event_for_an_unknown_order_leaves_an_explained_letter(
     stack.stream.append([ghost])
     letters = DeadLetters.from_settings(stack.settings)
 
-    wait_until(lambda: len(letters.letters()) == 1, "the letter", timeout_s=60)
+    wait_for(lambda: len(letters.letters()) == 1, "the letter", timeout_s=60)
 
     [letter] = letters.letters()
     assert (letter.type, letter.order_id, letter.function) == (

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import requests
 
-from devstack.processes import free_port
+from devstack.processes import free_port, wait_for
 from ordersaga.adapters.redis_stream import get_redis
 from ordersaga.adapters.settings import Settings
 from tests.integration.conftest import start_gateway
@@ -25,7 +25,6 @@ from tests.integration.notify_support import (
     append,
     close_of,
     connect_ws,
-    poll,
     receive,
     saga_events,
     start_notify,
@@ -193,7 +192,7 @@ def test_all_orders_stream_needs_the_token_in_a_header_and_then_gets_every_order
                 refusals.append(await close_of(ws))
         bearer = {"Authorization": "Bearer ops-secret"}
         async with connect_ws(f"{notify.ws}/ws/orders", additional_headers=bearer) as ws:
-            poll(lambda: notify.health()["clients"] == 1)
+            wait_for(lambda: notify.health()["clients"] == 1, "the client to be connected")
             append(settings, saga_events(first.order_id)[:1] + saga_events(second.order_id)[:1])
             return await receive(ws, 2)
 
@@ -282,8 +281,8 @@ def test_healthz_counts_connected_clients(settings: Settings, notify: NotifyRepl
 
     async def scenario() -> None:
         async with connect_ws(f"{notify.ws}/ws/orders/{order.order_id}"):
-            poll(lambda: notify.health()["clients"] == 1)
-        poll(lambda: notify.health()["clients"] == 0)
+            wait_for(lambda: notify.health()["clients"] == 1, "the client to be connected")
+        wait_for(lambda: notify.health()["clients"] == 0, "the client to be gone")
 
     assert notify.health() == {**notify.health(), "status": "ok", "clients": 0}
     asyncio.run(scenario())

@@ -11,15 +11,14 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from devstack.processes import free_port, start_redis
+from devstack.processes import free_port, start_redis, wait_for
 from ordersaga.adapters.settings import Settings
 from tests.integration.notify_support import (
     NotifyReplica,
     StalledClient,
-    apoll,
     append,
+    await_condition,
     connect_ws,
-    poll,
     receive,
     saga_events,
     start_notify,
@@ -48,7 +47,10 @@ def test_two_replicas_each_deliver_every_event_to_their_own_clients(
     async def scenario() -> list[list[dict[str, Any]]]:
         url = f"/ws/orders/{order.order_id}"
         async with connect_ws(replicas[0].ws + url) as a, connect_ws(replicas[1].ws + url) as b:
-            await apoll(lambda: all(r.health()["clients"] == 1 for r in replicas))
+            await await_condition(
+                lambda: all(r.health()["clients"] == 1 for r in replicas),
+                "a client on each replica",
+            )
             append(settings, events[1:])
             return list(await asyncio.gather(receive(a, len(events)), receive(b, len(events))))
 
@@ -78,7 +80,9 @@ def test_five_hundred_clients_on_one_replica_all_receive_the_event(
 
         ready = asyncio.Event()
         tasks = [asyncio.create_task(one_client(ready)) for _ in range(clients)]
-        await apoll(lambda: replica.health()["clients"] == clients, timeout_s=60)
+        await await_condition(
+            lambda: replica.health()["clients"] == clients, "every client to connect", 60
+        )
         ready.set()
         append(settings, [reserved])
         return list(await asyncio.gather(*tasks))
@@ -110,7 +114,7 @@ def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_eve
     async def scenario() -> tuple[int, int, tuple[int | None, str]]:
         stalled = StalledClient(url)
         async with connect_ws(url) as good:
-            await apoll(lambda: replica.health()["clients"] == 2)
+            await await_condition(lambda: replica.health()["clients"] == 2, "both clients")
             got: list[str] = []
             reading = asyncio.create_task(reader(good, got))
             sent, dropped = 0, 0
@@ -121,7 +125,9 @@ def test_a_client_that_never_reads_is_dropped_with_a_reason_while_others_get_eve
                 sent += 20
             assert replica.health()["clients"] == 1  # only the stalled one is gone
             closed = await asyncio.to_thread(stalled.read_until_closed)
-            await apoll(lambda: len(got) == sent + 1, timeout_s=60)  # + order.placed
+            await await_condition(  # + order.placed
+                lambda: len(got) == sent + 1, "the good client to get everything", 60
+            )
             reading.cancel()
             return sent, len(got), closed
 
@@ -142,9 +148,9 @@ def test_a_peer_that_stops_answering_pings_is_disconnected(
     append(settings, saga_events(order.order_id)[:1])
     try:
         silent = StalledClient(f"{replica.ws}/ws/orders/{order.order_id}")
-        poll(lambda: replica.health()["dispatched"] >= 1)
-        poll(lambda: replica.health()["clients"] == 1)
-        poll(lambda: replica.health()["clients"] == 0)
+        wait_for(lambda: replica.health()["dispatched"] >= 1, "a first dispatch")
+        wait_for(lambda: replica.health()["clients"] == 1, "the stalled client to connect")
+        wait_for(lambda: replica.health()["clients"] == 0, "the stalled client to be dropped")
         silent.sock.close()
     finally:
         replica.stop()
@@ -185,14 +191,16 @@ def test_clients_keep_their_stream_across_a_redis_restart(
         async with connect_ws(f"{replica.ws}/ws/orders/{order.order_id}") as ws:
             history = await receive(ws, 1)
             own_redis.stop()
-            await apoll(lambda: replica.health_status() == 503, timeout_s=30)
+            await await_condition(
+                lambda: replica.health_status() == 503, "notify to report Redis down"
+            )
             own_redis = start_redis(port, redis_dir)
             append(own, events[1:])
             return history + await receive(ws, 2, timeout_s=30)
 
     try:
         messages = asyncio.run(scenario())
-        poll(lambda: replica.health_status() == 200)
+        wait_for(lambda: replica.health_status() == 200, "notify to report healthy again")
     finally:
         replica.stop()
         own_redis.stop()

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from devstack.processes import wait_for
 from ordersaga.adapters.settings import Settings
 from tests.integration.notify_support import (
     NotifyReplica,
     append,
     connect_ws,
-    poll,
     receive,
     saga_events,
     start_notify,
@@ -37,7 +37,7 @@ def test_clients_sends_and_delay_are_counted(settings: Settings, notify: NotifyR
 
     async def scenario() -> None:
         async with connect_ws(f"{notify.ws}/ws/orders/{order.order_id}") as ws:
-            poll(lambda: notify.health()["clients"] == 1)
+            wait_for(lambda: notify.health()["clients"] == 1, "the client to be connected")
             samples = scrape(f"{notify.http}/metrics")
             assert value(samples, "notify_clients", transport="websocket", scope="order") == 1
             # A resync from the order document first (its order.placed is not on the stream
@@ -45,7 +45,7 @@ def test_clients_sends_and_delay_are_counted(settings: Settings, notify: NotifyR
             await receive(ws, 1)
             append(settings, events)
             await receive(ws, len(events))
-        poll(lambda: notify.health()["clients"] == 0)
+        wait_for(lambda: notify.health()["clients"] == 0, "the client to be gone")
 
     asyncio.run(scenario())
     samples = scrape(f"{notify.http}/metrics")
@@ -65,8 +65,9 @@ def test_a_resync_is_counted_by_reason(settings: Settings, notify: NotifyReplica
     finally:
         answer.close()
     reason = "the order's first events are no longer on the stream"
-    poll(
-        lambda: value(scrape(f"{notify.http}/metrics"), "notify_resyncs_total", reason=reason) == 1
+    wait_for(
+        lambda: value(scrape(f"{notify.http}/metrics"), "notify_resyncs_total", reason=reason) == 1,
+        f"a resync counted for {reason}",
     )
 
 

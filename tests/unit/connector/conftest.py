@@ -229,13 +229,3 @@ def start_connector(r: fakeredis.FakeRedis) -> Iterator[Callable[..., RunningCon
     for item in running:
         item.connector.stop()
         item.thread.join(10)
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Poll `check` until it holds; fail after `timeout_s`."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)

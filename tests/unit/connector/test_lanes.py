@@ -8,7 +8,7 @@ import time
 
 from connector.lanes import LaneDispatcher
 from connector.ledger import Delivery
-from tests.unit.connector.conftest import wait_until
+from devstack.processes import wait_for
 
 
 def _delivery(order_id: str, seq: int) -> Delivery:
@@ -43,7 +43,7 @@ def test_events_of_one_order_run_one_at_a_time_in_arrival_order() -> None:
         lanes.wait_for_capacity(5)
         assert lanes.submit(_delivery(order, seq))
         submitted.setdefault(order, []).append(seq)
-    wait_until(lambda: lanes.capacity() == 8)
+    wait_for(lambda: lanes.capacity() == 8, "every lane to be free again")
     lanes.close(5)
 
     assert overlaps == []

@@ -11,6 +11,7 @@ import pytest
 from connector.app import Connector
 from connector.invoke import Outcome
 from connector.ledger import Ledger
+from devstack.processes import wait_for
 from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
     DEAD,
@@ -26,7 +27,6 @@ from tests.unit.connector.conftest import (
     placed,
     stream_types,
     succeed_with,
-    wait_until,
 )
 
 RESERVE = {"order.placed": ("reserve-stock",)}
@@ -41,7 +41,7 @@ def test_entry_idle_in_a_dead_consumer_is_reclaimed_and_processed(
     functions = ScriptedFunctions(default=succeed_with(EventType.STOCK_RESERVED))
 
     running = start_connector(RESERVE, functions, connector_min_idle_ms=300)
-    wait_until(lambda: pending_ids(r) == [])
+    wait_for(lambda: pending_ids(r) == [], "the reclaimed entry to be settled")
     running.stop()
 
     assert functions.calls_to("reserve-stock") == ["placed-o1"]
@@ -63,7 +63,7 @@ def test_idle_entry_delivered_too_often_is_dead_lettered_with_the_recorded_reaso
     running = start_connector(
         RESERVE, functions, connector_min_idle_ms=300, connector_max_deliveries=3
     )
-    wait_until(lambda: r.xlen(DEAD) == 1)
+    wait_for(lambda: r.xlen(DEAD) == 1, "the dead letter")
     running.stop()
 
     assert functions.calls == []
@@ -89,7 +89,7 @@ def test_entry_of_a_replica_that_died_every_time_is_dead_lettered_by_its_deliver
     running = start_connector(
         RESERVE, functions, connector_min_idle_ms=300, connector_max_deliveries=2
     )
-    wait_until(lambda: r.xlen(DEAD) == 1)
+    wait_for(lambda: r.xlen(DEAD) == 1, "the dead letter")
     running.stop()
 
     [(_, letter)] = r.xrange(DEAD)
@@ -110,11 +110,11 @@ def test_an_entry_still_being_processed_is_not_reclaimed_by_another_replica(
 
     functions = ScriptedFunctions(default=slower_than_min_idle)
     first = start_connector(RESERVE, functions, consumer="one", connector_min_idle_ms=200)
-    wait_until(lambda: len(functions.calls) == 1)
+    wait_for(lambda: len(functions.calls) == 1, "the first call")
     second = start_connector(RESERVE, functions, consumer="two", connector_min_idle_ms=200)
 
     threading.Timer(0.8, release.set).start()  # four times the reclaim idle time
-    wait_until(lambda: pending_ids(r) == [])
+    wait_for(lambda: pending_ids(r) == [], "every entry settled")
     first.stop()
     second.stop()
 
@@ -136,12 +136,12 @@ def test_connector_waits_for_redis_instead_of_exiting(
     server.connected = False  # every command fails with ConnectionError
     functions = ScriptedFunctions(default=succeed_with(EventType.STOCK_RESERVED))
     running = start_connector(RESERVE, functions)
-    wait_until(lambda: len(attempts) >= 2, timeout_s=10)  # it keeps trying
+    wait_for(lambda: len(attempts) >= 2, "a second attempt to reach Redis", 10)
     assert running.thread.is_alive()
     server.connected = True
 
     append(r, placed("o1"))
-    wait_until(lambda: stream_types(r) == ["order.placed", "stock.reserved"])
+    wait_for(lambda: stream_types(r) == ["order.placed", "stock.reserved"], "the follow-up")
     running.stop()
     assert functions.calls_to("reserve-stock") == ["placed-o1"]
 
@@ -176,7 +176,7 @@ def test_while_mongodb_is_down_reclaim_tries_one_letter_and_keeps_the_rest_pendi
     for entry_id in ids:
         dead.redeliver(entry_id)
         dead.redeliver(entry_id)  # delivered three times: each is due to be parked
-    wait_until(lambda: len(dead.idle_entries(1, 10)) == 3)
+    wait_for(lambda: len(dead.idle_entries(1, 10)) == 3, "three idle dead letters")
     letters = KeptLetters(down=True)
     connector = Connector(
         make_settings(connector_min_idle_ms=1, connector_max_deliveries=3),

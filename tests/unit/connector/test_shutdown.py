@@ -8,6 +8,7 @@ from collections.abc import Callable
 import fakeredis
 
 from connector.invoke import Outcome
+from devstack.processes import wait_for
 from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
     RunningConnector,
@@ -17,7 +18,6 @@ from tests.unit.connector.conftest import (
     placed,
     stream_types,
     succeed_with,
-    wait_until,
 )
 
 RESERVE = {"order.placed": ("reserve-stock",)}
@@ -45,11 +45,11 @@ def test_shutdown_finishes_the_call_in_flight_and_leaves_the_rest_pending(
         RESERVE, functions, connector_backoff_base_s=30, connector_backoff_cap_s=30
     )
     in_flight.wait(5)
-    wait_until(lambda: len(functions.calls) == 2)
+    wait_for(lambda: len(functions.calls) == 2, "two calls in flight")
 
     stopper = threading.Thread(target=running.stop)
     stopper.start()
-    wait_until(lambda: running.connector.stopping.is_set())
+    wait_for(running.connector.stopping.is_set, "the connector to be stopping")
     release.set()
     stopper.join(10)
 
@@ -66,7 +66,7 @@ def test_a_replica_that_stops_with_nothing_pending_leaves_the_group(
     append(r, placed("o1"))
     functions = ScriptedFunctions(default=succeed_with())
     running = start_connector(RESERVE, functions, consumer="leaving")
-    wait_until(lambda: len(functions.calls) == 1 and pending_ids(r) == [])
+    wait_for(lambda: len(functions.calls) == 1 and pending_ids(r) == [], "the call settled")
 
     running.stop()
 
@@ -79,7 +79,7 @@ def test_a_replica_that_stops_holding_entries_stays_so_they_can_be_reclaimed(
     append(r, placed("o1"))
     functions = ScriptedFunctions(default=Outcome.failed("HTTP 503", 503))
     running = start_connector(RESERVE, functions, consumer="holding", connector_backoff_base_s=30)
-    wait_until(lambda: len(functions.calls) == 1)
+    wait_for(lambda: len(functions.calls) == 1, "the call")
 
     running.stop()
 
