@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit integration e2e openfaas chaos frontend frontend-check clean-data bench bench-growth
+.PHONY: up test lint typecheck unit integration e2e openfaas chaos frontend frontend-check clean-data bench bench-growth contract
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ frontend/dist/index.html: $(FRONTEND_MODULES) $(FRONTEND_SRC)
 	cd frontend && npm run build
 
 frontend: frontend/dist/index.html
+
+# The contract the frontend is built on (response schemas, saga statuses and events), written
+# from the Python models; a unit test fails when the committed file is out of date.
+contract: $(STAMP)
+	$(PY) -m ordersaga.contract
 
 # Type-check and unit-test the frontend (Vitest + Testing Library).
 frontend-check: $(FRONTEND_MODULES)

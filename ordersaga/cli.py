@@ -87,7 +87,7 @@ def _trail(args: argparse.Namespace, settings: Settings) -> Any:
 def _dead_letters_list(args: argparse.Namespace, settings: Settings) -> Any:
     letters = DeadLetters.from_settings(settings).letters(limit=args.limit)
     if args.json:
-        return [letter.to_public() for letter in letters]
+        return [letter.summary().to_json() for letter in letters]
     if not letters:
         print("no dead letters")
     for letter in letters:
@@ -100,7 +100,7 @@ def _dead_letters_list(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def _dead_letters_show(args: argparse.Namespace, settings: Settings) -> Any:
-    return DeadLetters.from_settings(settings).get(args.id).model_dump()
+    return DeadLetters.from_settings(settings).get(args.id).detail().to_json()
 
 
 def _dead_letters_replay(args: argparse.Namespace, settings: Settings) -> Any:
@@ -109,7 +109,7 @@ def _dead_letters_replay(args: argparse.Namespace, settings: Settings) -> Any:
         print("give a dead-letter id or --all", file=sys.stderr)
         return 2
     replayed = dead_letters.replay_all() if args.all else [dead_letters.replay(args.id)]
-    return [r.to_json() for r in replayed]
+    return [result.to_json() for result in replayed]
 
 
 def _lag(args: argparse.Namespace, settings: Settings) -> Any:

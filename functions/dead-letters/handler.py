@@ -32,10 +32,10 @@ def _get(event: Event, context: Context) -> Response:
     parts = path_parts(event)
     dead_letters = DeadLetters.from_settings()
     if not parts:
-        letters = [letter.to_public() for letter in dead_letters.letters()]
+        letters = [letter.summary() for letter in dead_letters.letters()]
         return json_response(200, letters, _NO_CACHE)
     if len(parts) == 1:
-        return json_response(200, dead_letters.get(parts[0]).model_dump(), _NO_CACHE)
+        return json_response(200, dead_letters.get(parts[0]).detail(), _NO_CACHE)
     raise NotFound("use /function/dead-letters or /function/dead-letters/<id>", "path")
 
 
@@ -44,7 +44,7 @@ def _post(event: Event, context: Context) -> Response:
     parts = path_parts(event)
     if len(parts) != 2 or parts[1] != "replay":
         raise NotFound("use POST /function/dead-letters/<id>/replay", "path")
-    return json_response(200, DeadLetters.from_settings().replay(parts[0]).to_json())
+    return json_response(200, DeadLetters.from_settings().replay(parts[0]))
 
 
 REQUIRED_SECRETS = ("gateway_password",)

@@ -6,6 +6,7 @@ import re
 
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.errors import NotFound, ValidationFailed
+from ordersaga.domain.responses import OrderView
 from ordersaga.entrypoints.http import (
     Context,
     Event,
@@ -30,7 +31,7 @@ def _get(event: Event, context: Context) -> Response:
     order = OrderRepository(get_database()).get(order_id)
     if order is None:
         raise NotFound(f"no order has id {order_id}", "order_id")
-    return json_response(200, order.to_public(), {"Cache-Control": "no-store"})
+    return json_response(200, OrderView.of(order), {"Cache-Control": "no-store"})
 
 
 handle = http_function({"GET": _get})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ordersaga.adapters.mongo import MenuRepository, OrderRepository, get_database
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.domain.models import PlaceOrderRequest
+from ordersaga.domain.responses import OrderView
 from ordersaga.entrypoints.http import (
     Context,
     Event,
@@ -24,10 +25,9 @@ def _post(event: Event, context: Context) -> Response:
     placement = place_order(
         request, key, MenuRepository(db), OrderRepository(db), EventStream.from_settings()
     )
-    body = placement.order.to_public()
     return json_response(
         201 if placement.created else 200,
-        body,
+        OrderView.of(placement.order),
         {"Location": f"/function/order-status/{placement.order.order_id}"},
     )
 

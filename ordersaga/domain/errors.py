@@ -17,10 +17,12 @@ class ApiError(Exception):
         self.field = field
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON body a caller receives for this error."""
-        body: dict[str, Any] = {"error": self.error, "message": self.message}
-        if self.field is not None:
-            body["field"] = self.field
+        """The JSON body a caller receives for this error (the contract's `ErrorBody`)."""
+        from ordersaga.domain.responses import ErrorBody  # responses → models → errors
+
+        body: dict[str, Any] = ErrorBody(
+            error=self.error, message=self.message, field=self.field
+        ).to_json()
         return body
 
 

@@ -7,7 +7,7 @@ import json
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -149,19 +149,6 @@ class MenuItem(BaseModel):
         """Units that can still be ordered."""
         return self.available
 
-    def to_public(self) -> dict[str, Any]:
-        """The menu entry as the `menu` function returns it."""
-        return {
-            "sku": self.sku,
-            "name": self.name,
-            "description": self.description,
-            "category": self.category,
-            "price": self.price,
-            "price_cents": self.price_cents,
-            "stock": self.stock,
-            "sold_out": self.available == 0,
-        }
-
 
 class OrderLine(BaseModel):
     """One priced line of a stored order."""
@@ -225,24 +212,3 @@ class Order(BaseModel):
     def passed_through(self, event_id: str) -> bool:
         """Whether the event `event_id` already moved this order (its history records it)."""
         return any(entry.event_id == event_id for entry in self.history)
-
-    def to_public(self) -> dict[str, Any]:
-        """The order as `order-status` and `place-order` return it."""
-        body: dict[str, Any] = {
-            "order_id": self.order_id,
-            "status": self.status.value,
-            "customer": self.customer.model_dump(exclude_none=True),
-            "items": [line.model_dump() for line in self.lines],
-            "total_cents": self.total_cents,
-            "total": self.total_cents / 100,
-            "history": [entry.model_dump(mode="json", exclude_none=True) for entry in self.history],
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-        if self.note:
-            body["note"] = self.note
-        if self.cancel_reason:
-            body["cancel_reason"] = self.cancel_reason
-        if self.delivery:
-            body["delivery"] = self.delivery.model_dump(mode="json", exclude_none=True)
-        return body

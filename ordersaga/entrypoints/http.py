@@ -21,6 +21,7 @@ from ordersaga.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from ordersaga.domain.responses import ErrorBody
 
 log = logging.getLogger("ordersaga.http")
 
@@ -47,11 +48,23 @@ class Context(Protocol):
 Handler = Callable[[Event, Context], Response]
 
 
+def _jsonable(body: Any) -> Any:
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json")
+    if isinstance(body, list):
+        return [_jsonable(item) for item in body]
+    return body
+
+
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
-    """A response dict whose body is serialised JSON (the template does not serialise lists)."""
+    """A response dict whose body is serialised JSON (the template does not serialise lists).
+
+    `body` is a response model of `ordersaga.domain.responses` (or a list of them), serialised
+    as the contract says, or plain JSON-ready values.
+    """
     return {
         "statusCode": status,
-        "body": json.dumps(body, separators=(",", ":"), default=str),
+        "body": json.dumps(_jsonable(body), separators=(",", ":"), default=str),
         "headers": {"Content-Type": "application/json", **(headers or {})},
     }
 
@@ -175,6 +188,6 @@ def http_function(
             return error_response(Unavailable("a backing service is unavailable, retry shortly"))
         except Exception:
             log.exception("unhandled error in %s %s", event.method, event.path)
-            return json_response(500, {"error": "internal", "message": "internal error"})
+            return json_response(500, ErrorBody(error="internal", message="internal error"))
 
     return handle

@@ -13,7 +13,6 @@ state that event belongs to: replaying it then would append old events after new
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 import redis
@@ -29,6 +28,7 @@ from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import NotFound, Unavailable
 from ordersaga.domain.events import EventType, SagaEvent, status_after
 from ordersaga.domain.models import Order, OrderStatus, utcnow
+from ordersaga.domain.responses import DeadLetterDetail, DeadLetterSummary, ReplayResult
 from ordersaga.domain.state_machine import HAPPY_PATH
 
 BODY_EXCERPT_CHARS = 500
@@ -139,25 +139,13 @@ class DeadLetter(BaseModel):
             }
         )
 
-    def to_public(self) -> dict[str, object]:
-        """The contract's list shape (without the source entry's payload)."""
-        return self.model_dump(exclude={"source_fields", "resolution", "resolved_at"})
+    def summary(self) -> DeadLetterSummary:
+        """The letter as lists show it (without the source entry's payload)."""
+        return DeadLetterSummary.model_validate(self, from_attributes=True)
 
-
-@dataclass(frozen=True)
-class Replayed:
-    """A dead letter put back on the saga stream (its new entry id), or why it was not."""
-
-    replayed: str
-    new_id: str | None
-    skipped: str | None = None  # the reason an outdated letter was resolved without replaying
-
-    def to_json(self) -> dict[str, str | None]:
-        """`{"replayed","new_id"}`, plus `"skipped"` with the reason when nothing was appended."""
-        body: dict[str, str | None] = {"replayed": self.replayed, "new_id": self.new_id}
-        if self.skipped:
-            body["skipped"] = self.skipped
-        return body
+    def detail(self) -> DeadLetterDetail:
+        """The letter as `show` answers it, with its source fields and resolution."""
+        return DeadLetterDetail.model_validate(self, from_attributes=True)
 
 
 # The order status an event belongs to: the state the order is in when the event is its news.
@@ -269,7 +257,7 @@ class DeadLetters:
     def _resolve(self, letter_id: str, resolution: str) -> None:
         self.collection.update_one({"_id": letter_id}, {"$set": {"resolution": resolution}})
 
-    def replay(self, dead_letter_id: str) -> Replayed:
+    def replay(self, dead_letter_id: str) -> ReplayResult:
         """Put the letter's event back on the saga stream once, or resolve it as outdated.
 
         The letter is claimed first (a conditional update), so two replays of one letter append
@@ -290,7 +278,7 @@ class DeadLetters:
             raise NotFound(f"dead letter {dead_letter_id} was already replayed", "id")
         if outdated is not None:
             self._resolve(letter.id, f"not replayed: {outdated}")
-            return Replayed(replayed=letter.id, new_id=None, skipped=outdated)
+            return ReplayResult(replayed=letter.id, new_id=None, skipped=outdated)
         try:
             new_id = str(self.client.xadd(self.stream_name, letter.source_fields))  # type: ignore[arg-type]
         except redis.RedisError as exc:
@@ -299,11 +287,11 @@ class DeadLetters:
             )
             raise Unavailable(f"Redis is not reachable: {exc}") from exc
         self._resolve(letter.id, f"replayed as {new_id}")
-        return Replayed(replayed=letter.id, new_id=new_id)
+        return ReplayResult(replayed=letter.id, new_id=new_id)
 
-    def replay_all(self) -> list[Replayed]:
+    def replay_all(self) -> list[ReplayResult]:
         """Replay every letter waiting now, oldest first (not those parked meanwhile)."""
-        replayed: list[Replayed] = []
+        replayed: list[ReplayResult] = []
         for letter in self.letters(limit=100_000):
             try:
                 replayed.append(self.replay(letter.id))

@@ -11,6 +11,7 @@ from pymongo.database import Database
 from ordersaga.adapters.order_counts import OrderCounts, StatusCounts
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.models import utcnow
+from ordersaga.domain.responses import OpsSummary
 from ordersaga.services.dead_letters import DeadLetters
 from ordersaga.services.stream_groups import group_states
 
@@ -96,7 +97,7 @@ def stream_health(
     }
 
 
-def summary(db: Database[Document], client: redis.Redis, settings: Settings) -> Document:
+def summary(db: Database[Document], client: redis.Redis, settings: Settings) -> OpsSummary:
     """Everything the operations view shows, in one answer.
 
     `orders_by_status` is exact; its final statuses are null when their checkpoint is missing
@@ -104,14 +105,18 @@ def summary(db: Database[Document], client: redis.Redis, settings: Settings) -> 
     """
     now = utcnow()
     counted = orders_by_status(db, now)
-    return {
-        "orders_by_status": counted.counts,
-        "orders_counted": {
-            "complete": counted.complete,
-            "checkpoint_at": counted.checkpoint_at.isoformat() if counted.checkpoint_at else None,
-        },
-        "throughput": throughput(db, now),
-        "stock": stock_levels(db),
-        "stream": stream_health(db, client, settings),
-        "at": now.isoformat(),
-    }
+    return OpsSummary.model_validate(
+        {
+            "orders_by_status": counted.counts,
+            "orders_counted": {
+                "complete": counted.complete,
+                "checkpoint_at": counted.checkpoint_at.isoformat()
+                if counted.checkpoint_at
+                else None,
+            },
+            "throughput": throughput(db, now),
+            "stock": stock_levels(db),
+            "stream": stream_health(db, client, settings),
+            "at": now.isoformat(),
+        }
+    )

@@ -83,7 +83,7 @@ def test_listed_dead_letter_says_what_failed_where_and_why(
 ) -> None:
     letter_id, _ = _park(letters, r, "o1")
 
-    [letter] = [item.to_public() for item in letters.letters()]
+    [letter] = [item.summary().to_json() for item in letters.letters()]
 
     assert letter["id"] == letter_id
     assert (letter["type"], letter["order_id"], letter["function"]) == (

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from ordersaga.domain.events import EventType, SagaEvent, status_after
 from ordersaga.domain.models import Order
+from ordersaga.domain.responses import NotifyMessage
 
 _CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 
@@ -48,17 +49,16 @@ class Outgoing(NamedTuple):
 
 
 def event_message(cursor: str, event: SagaEvent) -> dict[str, Any]:
-    """The message for one stream entry, as in the Notify contract."""
-    status = status_after(event)
-    return {
-        "cursor": cursor,
-        "event_id": event.id,
-        "type": event.type.value,
-        "order_id": event.order_id,
-        "status": status.value if status else None,
-        "at": event.to_json()["at"],
-        "data": event.data,
-    }
+    """The message for one stream entry (the contract's `NotifyMessage`)."""
+    return NotifyMessage(
+        cursor=cursor,
+        event_id=event.id,
+        type=event.type.value,
+        order_id=event.order_id,
+        status=status_after(event),
+        at=event.to_json()["at"],
+        data=event.data,
+    ).model_dump(mode="json")
 
 
 def resync_message(cursor: Cursor, reason: str, order: Order | None = None) -> dict[str, Any]:
@@ -72,15 +72,15 @@ def resync_message(cursor: Cursor, reason: str, order: Order | None = None) -> d
         data["history"] = [h.model_dump(mode="json", exclude_none=True) for h in order.history]
         if order.cancel_reason:
             data["cancel_reason"] = order.cancel_reason
-    return {
-        "cursor": str(cursor),
-        "event_id": None,
-        "type": "resync",
-        "order_id": order.order_id if order else None,
-        "status": order.status.value if order else None,
-        "at": order.updated_at.isoformat() if order else None,
-        "data": data,
-    }
+    return NotifyMessage(
+        cursor=str(cursor),
+        event_id=None,
+        type="resync",
+        order_id=order.order_id if order else None,
+        status=order.status if order else None,
+        at=order.updated_at.isoformat() if order else None,
+        data=data,
+    ).model_dump(mode="json")
 
 
 def encode(message: dict[str, Any]) -> str:
