@@ -1,3 +1,4 @@
+import { SAGA } from "./contract";
 import type { OrderStatus } from "./schemas";
 
 const money = new Intl.NumberFormat("en-IE", { style: "currency", currency: "EUR" });
@@ -12,17 +13,7 @@ export function formatTime(iso: string): string {
   return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
-const LABELS: Record<OrderStatus, string> = {
-  PENDING: "Order placed",
-  STOCK_RESERVED: "Stock reserved",
-  DISPATCHED: "Courier assigned",
-  PREPARING: "Preparing",
-  IN_TRANSIT: "On the way",
-  DELIVERED: "Delivered",
-  CANCELLED: "Cancelled",
-};
-
-/** A status as a person reads it. */
+/** A status as a person reads it (labels from the Python saga, through `make contract`). */
 export function statusLabel(status: OrderStatus): string {
-  return LABELS[status];
+  return SAGA.labels.get(status) ?? status;
 }

@@ -1,21 +1,11 @@
+import { SAGA } from "./contract";
 import { type NotifyMessage, notifyMessageSchema } from "./schemas";
 
 export type Transport = "websocket" | "sse";
 export type FeedState = "connecting" | "live" | "reconnecting" | "closed";
 
 /** Event types notify may name in SSE `event:` lines (plain `message` is handled too). */
-const SSE_EVENT_TYPES = [
-  "order.placed",
-  "stock.reserved",
-  "stock.rejected",
-  "order.cancelled",
-  "delivery.dispatched",
-  "delivery.failed",
-  "stock.released",
-  "delivery.progressed",
-  "order.completed",
-  "stock.refilled",
-];
+const SSE_EVENT_TYPES = SAGA.eventTypes;
 
 /** Close codes for a request that will never succeed: policy, not signed in, bad cursor, unknown order. */
 const PERMANENT_CLOSE_CODES = new Set([1008, 4401, 4400, 4404]);

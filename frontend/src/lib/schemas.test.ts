@@ -60,6 +60,8 @@ describe("API response schemas", () => {
       throughput: [{ minute: "2026-11-27T10:00:00+00:00", placed: 2, delivered: 1, cancelled: 0 }],
       stock: [{ sku: "PIZ-MARG", name: "Pizza", available: 3, reserved: 1, initial: 40, refilled: 10, last_refill_at: "2026-11-27T09:55:00+00:00" }],
       stream: { length: 10, pending: 0, dead_letters: 1 },
+      orders_counted: { complete: true, checkpoint_at: "2026-11-27T09:59:00+00:00" },
+      at: "2026-11-27T10:00:30+00:00",
     });
     expect(summary.stock[0]?.refilled).toBe(10);
   });

@@ -1,16 +1,10 @@
 import { z } from "zod";
+import { SAGA } from "./contract";
 
 /** Every status an order can be in, in saga order; CANCELLED can follow any non-final one. */
-export const ORDER_STATUSES = [
-  "PENDING",
-  "STOCK_RESERVED",
-  "DISPATCHED",
-  "PREPARING",
-  "IN_TRANSIT",
-  "DELIVERED",
-  "CANCELLED",
-] as const;
+export const ORDER_STATUSES = SAGA.statuses;
 export const orderStatus = z.enum(ORDER_STATUSES);
+/** A status of the saga (the list comes from the Python saga through `make contract`). */
 export type OrderStatus = z.infer<typeof orderStatus>;
 
 const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), {
@@ -121,6 +115,8 @@ export const opsSummarySchema = z.object({
     pending: z.number().int(),
     dead_letters: z.number().int(),
   }),
+  orders_counted: z.object({ complete: z.boolean(), checkpoint_at: timestamp.nullable() }),
+  at: timestamp,
 });
 export type OpsSummary = z.infer<typeof opsSummarySchema>;
 
@@ -131,9 +127,9 @@ export const deadLetterSchema = z.object({
   order_id: z.string(),
   function: z.string(),
   reason: z.string(),
-  status_code: z.union([z.number(), z.string()]).nullish(),
-  body_excerpt: z.string().nullish(),
-  deliveries: z.union([z.number(), z.string()]).nullish(),
+  status_code: z.number().int().nullable(),
+  body_excerpt: z.string(),
+  deliveries: z.number().int(),
   failed_at: timestamp,
 });
 export type DeadLetter = z.infer<typeof deadLetterSchema>;

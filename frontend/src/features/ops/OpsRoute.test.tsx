@@ -9,6 +9,8 @@ const summary = {
   throughput: [],
   stock: [],
   stream: { length: 1, pending: 0, dead_letters: 0 },
+  orders_counted: { complete: true, checkpoint_at: null },
+  at: "2026-11-27T10:00:00+00:00",
 };
 
 /** The UI server as far as /ops sees it: a session behind the password "s3cret". */

@@ -28,7 +28,7 @@ function ConnectionBadge({ state, transport, final }: { state: FeedState; transp
 function Timeline({ entries, status }: { entries: TimelineEntry[]; status: OrderStatus }) {
   const reached = new Map(entries.map((e) => [e.status, e]));
   const cancelled = reached.get("CANCELLED");
-  const steps: OrderStatus[] = cancelled
+  const steps: readonly OrderStatus[] = cancelled
     ? [...HAPPY_PATH.filter((s) => reached.has(s)), "CANCELLED"]
     : HAPPY_PATH;
   return (

@@ -1,3 +1,4 @@
+import { SAGA } from "@/lib/contract";
 import type { HistoryEntry, NotifyMessage, OrderStatus } from "@/lib/schemas";
 
 export interface TimelineEntry {
@@ -8,9 +9,9 @@ export interface TimelineEntry {
 }
 
 /** The happy path; CANCELLED may end the saga after any step before DELIVERED. */
-export const HAPPY_PATH: OrderStatus[] = ["PENDING", "STOCK_RESERVED", "DISPATCHED", "PREPARING", "IN_TRANSIT", "DELIVERED"];
+export const HAPPY_PATH: readonly OrderStatus[] = SAGA.happyPath;
 
-export const isFinal = (status: OrderStatus) => status === "DELIVERED" || status === "CANCELLED";
+export const isFinal = (status: OrderStatus) => SAGA.final.has(status);
 
 function reasonOf(message: NotifyMessage): string | null {
   const reason = message.data.reason;
