@@ -14,13 +14,13 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import redis
 
 from devstack.processes import free_port, port_open, spawn, start_redis, wait_for
 from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.domain.order_ids import new_order_id
 from tests.integration.connector_process import (
     REPO_ROOT,
     group_lag,
@@ -71,7 +71,7 @@ def measure(events: int, concurrency: int, workdir: Path) -> float:
         wait_for(lambda: bool(client.exists("bench.events")), "the connector's group", 30)
         pipe = client.pipeline(transaction=False)
         for n in range(events):
-            event = SagaEvent.new(EventType.ORDER_PLACED, order_id=uuid.uuid4().hex, data={"n": n})
+            event = SagaEvent.new(EventType.ORDER_PLACED, order_id=new_order_id(), data={"n": n})
             pipe.xadd("bench.events", event.to_fields())  # type: ignore[arg-type]
         started = time.perf_counter()
         pipe.execute()

@@ -27,6 +27,7 @@ from ordersaga.domain.models import (
     OrderStatus,
     utcnow,
 )
+from ordersaga.domain.order_ids import new_order_id
 from ordersaga.services.simulation import Timing, progress_deliveries, settle_delivered_stock
 
 HISTORY_BATCH = 2000
@@ -57,7 +58,7 @@ def historic_order(
         for n, s in enumerate(statuses)
     ]
     return Order(
-        order_id=uuid.uuid4().hex,
+        order_id=new_order_id(),
         customer=Customer(name="Bench History", address="1 Loopback Lane"),
         lines=lines,
         total_cents=sum(line.unit_price_cents for line in lines),

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.errors import NotFound, ValidationFailed
+from ordersaga.domain.order_ids import is_order_id
 from ordersaga.domain.responses import OrderView
 from ordersaga.entrypoints.http import (
     Context,
@@ -16,8 +15,6 @@ from ordersaga.entrypoints.http import (
     path_parts,
 )
 
-_ORDER_ID = re.compile(r"^[0-9a-f]{32}$")
-
 
 def _get(event: Event, context: Context) -> Response:
     parts = path_parts(event)
@@ -26,7 +23,7 @@ def _get(event: Event, context: Context) -> Response:
         raise ValidationFailed(
             "put the order id in the path: /function/order-status/<id>", "order_id"
         )
-    if not _ORDER_ID.match(order_id):
+    if not is_order_id(order_id):
         raise NotFound(f"no order has id {order_id[:64]}", "order_id")
     order = OrderRepository(get_database()).get(order_id)
     if order is None:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import (
     OrderStatus,
 )
+from ordersaga.domain.order_ids import new_order_id
 from tests.integration.stub_gateway import StubGateway
 from tests.orders import an_order
 
@@ -121,7 +121,7 @@ def start_replica(
 
 def new_events(kind: EventType, count: int) -> list[SagaEvent]:
     """`count` events of `kind`, each for an order of its own."""
-    return [SagaEvent.new(kind, order_id=uuid.uuid4().hex, data={"n": n}) for n in range(count)]
+    return [SagaEvent.new(kind, order_id=new_order_id(), data={"n": n}) for n in range(count)]
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from ordersaga.adapters.redis_stream import EventStream, get_redis
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Customer, HistoryEntry, Order, OrderLine, OrderStatus
+from ordersaga.domain.order_ids import new_order_id
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,7 +89,7 @@ def start_notify(env: dict[str, str], **overrides: str) -> NotifyReplica:
 def store_order(settings: Settings) -> Order:
     """A PENDING order document in this test's database."""
     now = datetime.now(UTC)
-    order_id = uuid.uuid4().hex
+    order_id = new_order_id()
     order = Order(
         _id=order_id,
         customer=Customer(name="Ada", address="1 Loop St"),

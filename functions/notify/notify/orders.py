@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -13,8 +12,7 @@ from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.models import Order
-
-ORDER_ID = re.compile(r"^[0-9a-f]{32}$")
+from ordersaga.domain.order_ids import is_order_id
 
 
 class OrderDirectory:
@@ -41,7 +39,7 @@ class OrderDirectory:
 
     async def exists(self, order_id: str) -> bool:
         """Whether the order exists; raises `Unavailable` when MongoDB cannot be reached."""
-        if not ORDER_ID.match(order_id):
+        if not is_order_id(order_id):
             return False
         if order_id in self._known or self.seen(order_id):
             return True
