@@ -15,6 +15,7 @@ import psutil
 import requests
 
 from devstack.processes import free_port, wait_for
+from ordersaga.adapters.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,16 +127,17 @@ def endpoints_from_env() -> Endpoints | None:
     gateway = os.getenv("BENCH_GATEWAY_URL")
     if not gateway:
         return None
+    settings = Settings()  # the stack's own variables, with the stack's defaults
     endpoints = Endpoints(
         gateway_url=gateway.rstrip("/"),
         notify_url=(os.getenv("BENCH_NOTIFY_URL") or "").rstrip("/") or None,
-        redis_url=os.getenv("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        mongo_url=os.getenv("MONGO_URL", "mongodb://127.0.0.1:27017/?directConnection=true"),
-        mongo_db=os.getenv("MONGO_DB", "orders"),
-        stream_name=os.getenv("STREAM_NAME", "orders.events"),
-        notify_token=os.getenv("BENCH_NOTIFY_TOKEN") or os.getenv("NOTIFY_TOKEN") or "",
+        redis_url=settings.redis_url,
+        mongo_url=settings.mongo_url,
+        mongo_db=settings.mongo_db,
+        stream_name=settings.stream_name,
+        notify_token=os.getenv("BENCH_NOTIFY_TOKEN") or settings.notify_token,
         ui_url=(os.getenv("BENCH_UI_URL") or "").rstrip("/") or None,
-        admin_password=os.getenv("GATEWAY_PASSWORD", ""),
+        admin_password=settings.gateway_password,
     )
     endpoints.roots = roots_by_port(endpoints)
     return endpoints

@@ -29,6 +29,7 @@ from devstack.processes import (
 )
 from devstack.secrets import load_secrets, printable_url, private_data_dir
 from devstack.supervisor import Child, Supervisor
+from ordersaga.adapters.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,11 @@ class Service:
     metrics_port_env: str | None = None
 
 
+def _default_port(field: str) -> int:
+    """A server's port when its variable is not set, as the shared settings define it."""
+    return int(Settings.model_fields[field].default)
+
+
 # Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL, the
 # secrets (devstack/secrets.py), plus its port in `port_env`.
 SERVICES: list[Service] = [
@@ -64,13 +70,19 @@ SERVICES: list[Service] = [
         "notify",
         ["-m", "notify"],
         port_env="NOTIFY_PORT",
-        default_port=8081,
+        default_port=_default_port("notify_port"),
         extra_pythonpath="functions/notify",
         url_label="notify",
         via_gateway=True,
     ),
     # Last: it proxies /function/* to the gateway and /ws/*, /sse/* to notify.
-    Service("webui", ["-m", "webui"], port_env="FRONTEND_PORT", default_port=3000, url_label="ui"),
+    Service(
+        "webui",
+        ["-m", "webui"],
+        port_env="FRONTEND_PORT",
+        default_port=_default_port("frontend_port"),
+        url_label="ui",
+    ),
 ]
 
 
@@ -218,7 +230,7 @@ def up(data_dir: Path) -> int:
             raise StartError("loading the demo menu failed (see the lines above)")
 
         password = local.gateway_password
-        gateway_port = _port("GATEWAY_PORT", 8080)
+        gateway_port = _port("GATEWAY_PORT", _default_port("gateway_port"))
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         env["GATEWAY_URL"] = gateway_url
         ports = _service_ports()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
@@ -34,23 +33,22 @@ def parse_upstreams(values: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the gateway until SIGINT or SIGTERM."""
+    settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack", type=Path, default=REPO_ROOT / "stack.yml")
-    parser.add_argument("--host", default=os.getenv("GATEWAY_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.getenv("GATEWAY_PORT", "8080")))
+    parser.add_argument("--host", default=settings.gateway_host)
+    parser.add_argument("--port", type=int, default=settings.gateway_port)
     parser.add_argument(
         "--upstream", action="append", default=[], help="name=url of a function served elsewhere"
     )
     parser.add_argument(
         "--no-cron",
         action="store_true",
-        default=os.getenv("GATEWAY_CRON", "on").lower() in ("off", "0", "false", "no"),
+        default=not settings.gateway_cron,
         help="do not run the schedules (GATEWAY_CRON=off: an external cron-connector runs them)",
     )
     args = parser.parse_args(argv)
     configure_logging("gateway")
-
-    settings = get_settings()
     require_secrets(settings, "gateway_password")
     password = settings.gateway_password
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from ordersaga.adapters.settings import get_settings
 from ordersaga.tracing import configure_tracing, log_fields
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -45,7 +45,7 @@ def configure_logging(component: str, level: str | None = None) -> None:
     handler.setFormatter(JsonFormatter(component))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.getenv("LOG_LEVEL") or "INFO")
+    root.setLevel(level or get_settings().log_level)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     # Every process that logs takes part in the saga's traces (ordersaga.tracing).
     configure_tracing(component)

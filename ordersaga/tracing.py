@@ -13,7 +13,6 @@ which log lines and the stream need, and exports nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,6 +23,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from ordersaga.adapters.settings import get_settings
 
 __all__ = ["SpanKind", "configure_tracing", "current_traceparent", "log_fields", "span"]
 
@@ -40,7 +41,8 @@ _order_id: ContextVar[str] = ContextVar("order_id", default="")
 def configure_tracing(service: str) -> None:
     """Give this process a tracer provider; export spans if OTEL_EXPORTER_OTLP_ENDPOINT is set."""
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    if os.getenv("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    if get_settings().otel_exporter_otlp_endpoint:
+        # The exporter reads OTEL_EXPORTER_OTLP_* itself, as OpenTelemetry documents them.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 

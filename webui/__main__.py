@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import uvicorn
@@ -17,14 +16,14 @@ from webui.config import WebConfig
 
 def main(argv: list[str] | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
+    settings = get_settings()
     parser = argparse.ArgumentParser(prog="webui", description=__doc__)
-    parser.add_argument("--host", default=os.getenv("FRONTEND_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.getenv("FRONTEND_PORT", "3000")))
+    parser.add_argument("--host", default=settings.frontend_host)
+    parser.add_argument("--port", type=int, default=settings.frontend_port)
     parser.add_argument("--dist", type=Path, default=None, help="folder of the built frontend")
     args = parser.parse_args(argv)
     configure_logging("webui")
     # It presents notify's token for a signed-in operator: without one /ops could never be live.
-    settings = get_settings()
     require_secrets(settings, "notify_token")
     config = WebConfig.from_settings(args.dist)
     print(

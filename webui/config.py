@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,18 +28,14 @@ class WebConfig:
 
     @classmethod
     def from_settings(cls, dist_dir: Path | None = None) -> WebConfig:
-        """From the shared settings; a bare NOTIFY_PORT (as `make up` exports) names notify too."""
+        """From the shared settings (a bare NOTIFY_PORT, as `make up` exports, names notify too)."""
         settings = get_settings()
-        notify_url = settings.notify_url
-        if "NOTIFY_URL" not in os.environ and os.getenv("NOTIFY_PORT"):
-            notify_url = f"http://127.0.0.1:{os.environ['NOTIFY_PORT']}"
-        dist = dist_dir or Path(os.getenv("FRONTEND_DIST", str(DEFAULT_DIST)))
         return cls(
             settings.gateway_url.rstrip("/"),
-            notify_url.rstrip("/"),
-            dist,
+            settings.notify_url.rstrip("/"),
+            dist_dir or Path(settings.frontend_dist or DEFAULT_DIST),
             notify_token=settings.notify_token,
             session_ttl_s=settings.ui_session_ttl_s,
             login_rate=settings.admin_login_rate,
-            prometheus_url=os.getenv("PROMETHEUS_URL", "").rstrip("/"),
+            prometheus_url=settings.prometheus_url.rstrip("/"),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
@@ -33,9 +33,30 @@ class Settings(BaseSettings):
     stream_name: str = "orders.events"
     dead_letter_stream: str = "orders.dead"
     connector_group: str = "saga-connector"
-    gateway_url: str = "http://127.0.0.1:8080"
+
+    # Where each server listens (`python -m gateway`, `notify`, `webui`) and where the others
+    # reach it; a URL left empty is loopback on that port.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(default=8080, ge=1, le=65535)
+    gateway_url: str = ""
+    # The gateway runs stack.yml's schedules itself unless GATEWAY_CRON=off (an external
+    # cron-connector runs them then).
+    gateway_cron: bool = True
     # The long-lived WebSocket/SSE service; the web UI server proxies `/ws/*` and `/sse/*` to it.
-    notify_url: str = "http://127.0.0.1:8081"
+    notify_host: str = "127.0.0.1"
+    notify_port: int = Field(default=8081, ge=1, le=65535)
+    notify_url: str = ""
+    # The web UI server: the built frontend it serves (empty: the repo's frontend/dist), and
+    # where operators find Prometheus (the operations view links to it; empty: no link).
+    frontend_host: str = "127.0.0.1"
+    frontend_dist: str = ""
+    prometheus_url: str = ""
+
+    # Every process: its log level, its name as the python3-http template's `context.hostname`,
+    # and where spans go (OpenTelemetry's own variable; empty: spans are not exported).
+    log_level: str = "INFO"
+    hostname: str = "localhost"
+    otel_exporter_otlp_endpoint: str = ""
     # Secrets have no usable default: a service that needs one refuses to start without it
     # (`require_secrets`). `make up` generates them under data/secrets/; see README "Security".
     # Shared secret for connector → function HMAC signatures (OpenFaaS secret `saga-signing-key`).
@@ -115,7 +136,7 @@ class Settings(BaseSettings):
     # Where browsers load the web UI (scheme://host[:port]); notify allows this Origin by
     # default. Empty: http://127.0.0.1 and http://localhost on FRONTEND_PORT.
     ui_origin: str = ""
-    frontend_port: int = 3000
+    frontend_port: int = Field(default=3000, ge=1, le=65535)
     # The web UI's operator sign-in: how long a session lasts, and how many failed sign-ins
     # one client may make (a `limits` rate such as "5/minute") before it gets 429s.
     ui_session_ttl_s: float = Field(default=8 * 3600.0, gt=0)
@@ -140,6 +161,13 @@ class Settings(BaseSettings):
         credentials; the secret `mongo-url` mounted next to it must be the one that counts.
         """
         return init_settings, file_secret_settings, env_settings, dotenv_settings
+
+    @model_validator(mode="after")
+    def _loopback_urls(self) -> Settings:
+        """GATEWAY_URL and NOTIFY_URL default to loopback on GATEWAY_PORT and NOTIFY_PORT."""
+        self.gateway_url = self.gateway_url or f"http://127.0.0.1:{self.gateway_port}"
+        self.notify_url = self.notify_url or f"http://127.0.0.1:{self.notify_port}"
+        return self
 
     def ui_origins(self) -> tuple[str, ...]:
         """The origins browsers load the web UI from (UI_ORIGIN, else loopback on FRONTEND_PORT)."""

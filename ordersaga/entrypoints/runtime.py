@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -48,7 +47,7 @@ class Context:
     """The `context` the python3-http template hands to `handle`."""
 
     def __init__(self) -> None:
-        self.hostname = os.getenv("HOSTNAME", "localhost")
+        self.hostname = get_settings().hostname
 
 
 def load_handler(handler_dir: Path) -> ModuleType:

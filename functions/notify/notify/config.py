@@ -8,10 +8,8 @@ from ordersaga.adapters.settings import Settings
 
 
 class NotifySettings(Settings):
-    """Shared settings (REDIS_URL, STREAM_NAME, MONGO_*) plus NOTIFY_* for this service."""
+    """Shared settings (REDIS_URL, STREAM_NAME, MONGO_*, NOTIFY_PORT…) plus this service's own."""
 
-    notify_host: str = "127.0.0.1"
-    notify_port: int = 8081
     # Messages a client may fall behind by before it is disconnected (close code 1013).
     notify_queue_max: int = 256
     # Comma-separated; empty means the web UI's origins (UI_ORIGIN, or loopback on
