@@ -269,7 +269,7 @@ def create_app(gw: Gateway) -> Flask:
     # Werkzeug answers `//` in a path (or `%2F` decoded into one) with an HTML 308 redirect;
     # a function path is passed on as it came, and every answer here is JSON.
     app.url_map.merge_slashes = False
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     @app.before_request
     def start() -> Response | None:
@@ -378,9 +378,17 @@ def create_app(gw: Gateway) -> Flask:
         )
 
     @app.errorhandler(405)
-    def not_allowed(_: Exception) -> Response:
+    def not_allowed(exc: Exception) -> Response:
+        # RFC 9110: a 405 lists what the resource does answer (what the gateway forwards).
+        allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
         return _json(
-            405, {"error": "method_not_allowed", "field": "method", "message": request.method}
+            405,
+            {
+                "error": "method_not_allowed",
+                "field": "method",
+                "message": f"use {allowed}, not {request.method}",
+            },
+            {"Allow": allowed},
         )
 
     install_json_errors(app)

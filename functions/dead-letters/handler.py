@@ -20,6 +20,8 @@ from ordersaga.entrypoints.http import (
     Response,
     http_function,
     json_response,
+    method_not_allowed,
+    options_response,
     path_parts,
 )
 from ordersaga.services.dead_letters import DeadLetters
@@ -27,25 +29,35 @@ from ordersaga.services.dead_letters import DeadLetters
 _NO_CACHE = {"Cache-Control": "no-store"}
 
 
-def _get(event: Event, context: Context) -> Response:
-    require_admin(event, get_settings().gateway_password)
+def _methods_of(parts: list[str]) -> tuple[str, ...]:
+    """What each path answers: the list and a letter are read, a replay is posted."""
+    if len(parts) <= 1:
+        return ("GET",)
+    if len(parts) == 2 and parts[1] == "replay":
+        return ("POST",)
+    return ()
+
+
+def _call(event: Event, context: Context) -> Response:
     parts = path_parts(event)
+    methods = _methods_of(parts)
+    if not methods:
+        raise NotFound(
+            "use /function/dead-letters[/<id>] or POST /function/dead-letters/<id>/replay", "path"
+        )
+    if event.method.upper() == "OPTIONS":
+        return options_response(methods)
+    if event.method.upper() not in methods:
+        return method_not_allowed(event, methods)
+    require_admin(event, get_settings().gateway_password)
     dead_letters = DeadLetters.from_settings()
     if not parts:
         letters = [letter.summary() for letter in dead_letters.letters()]
         return json_response(200, letters, _NO_CACHE)
     if len(parts) == 1:
         return json_response(200, dead_letters.get(parts[0]).detail(), _NO_CACHE)
-    raise NotFound("use /function/dead-letters or /function/dead-letters/<id>", "path")
-
-
-def _post(event: Event, context: Context) -> Response:
-    require_admin(event, get_settings().gateway_password)
-    parts = path_parts(event)
-    if len(parts) != 2 or parts[1] != "replay":
-        raise NotFound("use POST /function/dead-letters/<id>/replay", "path")
-    return json_response(200, DeadLetters.from_settings().replay(parts[0]))
+    return json_response(200, dead_letters.replay(parts[0]))
 
 
 REQUIRED_SECRETS = ("gateway_password",)
-handle = http_function({"GET": _get, "POST": _post})
+handle = http_function({"GET": _call, "POST": _call, "OPTIONS": _call})

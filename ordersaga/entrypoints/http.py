@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -168,6 +168,25 @@ def path_parts(event: Event) -> list[str]:
     return [part for part in (event.path or "/").split("/") if part]
 
 
+def _allow(methods: Iterable[str]) -> str:
+    return ", ".join(sorted({*methods, "OPTIONS"}))
+
+
+def options_response(allowed: Iterable[str]) -> Response:
+    """204 to `OPTIONS`: `Allow` lists the methods this path answers."""
+    return {"statusCode": 204, "body": "", "headers": {"Allow": _allow(allowed)}}
+
+
+def method_not_allowed(event: Event, allowed: Iterable[str]) -> Response:
+    """405 for a method this path does not answer; `Allow` lists those it does (RFC 9110)."""
+    listed = _allow(allowed)
+    refusal = error_response(
+        MethodNotAllowed(f"use {listed}, not {event.method.upper()}", "method")
+    )
+    refusal["headers"]["Allow"] = listed
+    return refusal
+
+
 def http_function(
     routes: Mapping[str, Callable[[Event, Context], Response]],
 ) -> Handler:
@@ -175,11 +194,12 @@ def http_function(
 
     def handle(event: Event, context: Context) -> Response:
         try:
-            route = routes.get(event.method.upper())
+            method = event.method.upper()
+            route = routes.get(method)
+            if method == "OPTIONS" and route is None:
+                return options_response(routes)
             if route is None:
-                raise MethodNotAllowed(
-                    f"use {', '.join(sorted(routes))}, not {event.method.upper()}", "method"
-                )
+                return method_not_allowed(event, routes)
             return route(event, context)
         except ApiError as error:
             return error_response(error)

@@ -29,7 +29,7 @@ log = logging.getLogger("ordersaga.runtime")
 HEALTH_PATH = "/_/health"
 # Beside the health check, out of the handler's paths: Prometheus scrapes each worker here.
 METRICS_PATH = "/_/metrics"
-METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"]
 
 
 class Event:
@@ -76,9 +76,11 @@ def format_response(result: dict[str, Any] | None) -> tuple[Any, int, dict[str, 
     return str(body), status, headers
 
 
-def _json_error(status: int, error: str, message: str) -> Response:
+def _json_error(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
     body = json.dumps({"error": error, "message": message})
-    return Response(body, status, {"Content-Type": "application/json"})
+    return Response(body, status, {"Content-Type": "application/json", **(headers or {})})
 
 
 def install_json_errors(app: Flask) -> None:
@@ -89,7 +91,10 @@ def install_json_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         name = (exc.name or "error").lower().replace(" ", "_")
-        return _json_error(exc.code or 500, name, exc.description or exc.name or "error")
+        # RFC 9110: a 405 lists the methods the resource answers.
+        allowed = getattr(exc, "valid_methods", None)
+        headers = {"Allow": ", ".join(sorted(allowed))} if allowed else None
+        return _json_error(exc.code or 500, name, exc.description or exc.name or "error", headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -268,3 +268,15 @@ def test_ops_summary_reports_from_the_real_servers_to_the_operator_only(
     assert body["stream"]["length"] == stream_length(gateway)
     assert {row["sku"] for row in body["stock"]} >= {"PIZ-MARG"}
     assert sum(row["placed"] for row in body["throughput"]) >= 1
+
+
+def test_a_method_the_gateway_does_not_forward_is_a_405_that_says_what_is(
+    gateway: RunningGateway,
+) -> None:
+    answer = requests.request("TRACE", f"{gateway.url}/function/menu", timeout=10)
+
+    assert answer.status_code == 405
+    allowed = answer.headers["Allow"].split(", ")
+    assert {"GET", "POST"} <= set(allowed) and "TRACE" not in allowed
+    assert answer.json()["field"] == "method"
+    assert answer.json()["message"].endswith("not TRACE")

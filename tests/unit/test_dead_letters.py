@@ -370,6 +370,37 @@ def test_function_answers_404_for_an_unknown_dead_letter(function: ModuleType) -
     assert body["field"] == "id"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/", "GET, OPTIONS"),
+        ("POST", "/1-1", "GET, OPTIONS"),
+        ("GET", "/1-1/replay", "OPTIONS, POST"),
+    ],
+    ids=["post-the-list", "post-a-letter", "get-a-replay"],
+)
+def test_a_method_a_path_does_not_answer_is_a_405_naming_those_it_does(
+    function: ModuleType, method: str, path: str, allowed: str
+) -> None:
+    response = function.handle(
+        FakeEvent(method, path, headers=_basic("admin", "s3cret")), FakeContext()
+    )
+
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == allowed
+    assert json.loads(response["body"])["field"] == "method"
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"), [("/", "GET, OPTIONS"), ("/1-1/replay", "OPTIONS, POST")]
+)
+def test_options_says_what_each_path_answers(function: ModuleType, path: str, allowed: str) -> None:
+    response = function.handle(FakeEvent("OPTIONS", path), FakeContext())
+
+    assert response["statusCode"] == 204
+    assert response["headers"]["Allow"] == allowed
+
+
 # --- the operator CLI ----------------------------------------------------------------------
 
 

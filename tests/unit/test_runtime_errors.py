@@ -30,6 +30,22 @@ def test_a_method_no_function_answers_is_a_json_405() -> None:
 
     assert answer.status_code == 405
     assert answer.is_json and set(answer.json or {}) == {"error", "message"}
+    assert "GET" in answer.headers["Allow"]
+
+
+@pytest.mark.usefixtures("fakes")
+def test_a_method_the_handler_does_not_answer_is_a_405_that_says_what_is_allowed() -> None:
+    client = create_app(REPO / "functions" / "menu").test_client()
+
+    answer = client.post("/", json={})
+
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "GET, OPTIONS"
+    assert answer.json == {
+        "error": "method_not_allowed",
+        "message": "use GET, OPTIONS, not POST",
+        "field": "method",
+    }
 
 
 @pytest.mark.usefixtures("fakes")
@@ -40,3 +56,13 @@ def test_json_nested_too_deep_for_the_parser_reaches_the_handler_as_a_400() -> N
 
     assert answer.status_code == 400
     assert answer.json is not None and answer.json["field"] == "body"
+
+
+@pytest.mark.usefixtures("fakes")
+def test_options_is_answered_by_the_function_with_what_it_answers() -> None:
+    client = create_app(REPO / "functions" / "place-order").test_client()
+
+    answer = client.options("/")
+
+    assert answer.status_code == 204
+    assert answer.headers["Allow"] == "OPTIONS, POST"
