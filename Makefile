@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit integration e2e openfaas chaos frontend frontend-check clean-data bench bench-growth contract
+.PHONY: up test lint typecheck unit integration e2e openfaas chaos frontend frontend-check clean-data bench bench-growth contract openapi fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,17 @@ frontend: frontend/dist/index.html
 # from the Python models; a unit test fails when the committed file is out of date.
 contract: $(STAMP)
 	$(PY) -m ordersaga.contract
+
+# The public API as one OpenAPI 3.1 document, from the same models (served at /api/openapi.json,
+# browsable at /api/reference); a unit test fails when the committed file is out of date.
+openapi: $(STAMP)
+	$(PY) -m ordersaga.openapi
+
+# schemathesis on every operation of that document against the stack `make up` starts: no 5xx,
+# documented status codes and content types, bodies that match their schemas. `make test`
+# runs it short (25 examples per operation, fixed seed); this is the long run.
+fuzz: $(STAMP) redis-server
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-400} $(PY) -m pytest tests/fuzz -m fuzz -q
 
 # Type-check and unit-test the frontend (Vitest + Testing Library).
 frontend-check: $(FRONTEND_MODULES)
