@@ -34,7 +34,7 @@ from webui.session import (
     clear_cookie,
     set_cookie,
 )
-from webui.static import serve_app
+from webui.static import serve_app, serve_built
 from webui.websocket import NOT_FOUND, UNAUTHORIZED, refuse, relay_websocket
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -192,6 +192,13 @@ def create_app(config: WebConfig, transport: httpx.AsyncBaseTransport | None = N
     async def spa(request: Request) -> Response:
         return serve_app(config.dist_dir, request)
 
+    async def openapi_document(request: Request) -> Response:
+        # The OpenAPI document of the calls forwarded under /function/ (`make openapi`).
+        return serve_built(config.dist_dir, "api/openapi.json")
+
+    async def api_reference(request: Request) -> Response:
+        return serve_built(config.dist_dir, "api/reference.html")
+
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -200,6 +207,8 @@ def create_app(config: WebConfig, transport: httpx.AsyncBaseTransport | None = N
         Route("/session", session_state, methods=["GET"]),
         Route("/session", sign_in, methods=["POST"]),
         Route("/session", sign_out, methods=["DELETE"]),
+        Route("/api/openapi.json", openapi_document, methods=["GET", "HEAD"]),
+        Route("/api/reference", api_reference, methods=["GET", "HEAD"]),
         Route("/function/{path:path}", function, methods=METHODS),
         Route("/sse/{path:path}", sse, methods=["GET"]),
         WebSocketRoute("/ws/{path:path}", websocket),

@@ -27,6 +27,14 @@ def _inside(root: Path, relative: str) -> Path | None:
     return None
 
 
+def serve_built(dist: Path, relative: str) -> Response:
+    """One page the build makes besides the app (the API reference and its document)."""
+    found = _inside(dist.resolve(), relative)
+    if found is None:
+        return HTMLResponse(NOT_BUILT, status_code=503)
+    return FileResponse(found, headers={"Cache-Control": "no-cache"})
+
+
 def serve_app(dist: Path, request: Request) -> Response:
     """A built file (hashed assets cached for a year), else index.html so client routes work."""
     root = dist.resolve()

@@ -365,3 +365,24 @@ export async function prometheus_link(page, base, env) {
   await page.goto(href);
   await page.waitForFunction(() => document.title.includes("Prometheus"), null, { timeout: 20_000 });
 }
+
+/** The header's API link opens the reference page: every call, its security, and the feeds' messages. */
+export async function api_reference(page, base) {
+  await openShop(page, base);
+  await page.getByRole("link", { name: "API" }).click();
+  await page.waitForURL(`${base}/api/reference`);
+  const placeOrder = page.locator("#operations-Ordering-placeOrder");
+  await placeOrder.waitFor({ timeout: 20_000 });
+  for (const path of ["/function/menu", "/function/order-status/{order_id}", "/function/ops-summary", "/function/dead-letters/{id}/replay"]) {
+    assert.equal(await page.getByText(path, { exact: true }).count() > 0, true, `${path} is not on the reference page`);
+  }
+  // Operator calls show the padlock of their basic-auth requirement.
+  await page.locator("#operations-Operations-opsSummary .authorization__btn").waitFor();
+  await placeOrder.locator(".opblock-summary").click();
+  await placeOrder.getByText("Idempotency-Key").first().waitFor();
+  for (const status of ["201", "409", "413", "415", "422"]) {
+    assert.equal(await placeOrder.locator(`tr.response[data-code="${status}"]`).count(), 1, `place-order's ${status} is not documented`);
+  }
+  await page.locator("section.models").getByText("NotifyMessage", { exact: true }).waitFor();
+  await screenshot(page, "api-reference");
+}

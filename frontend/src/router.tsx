@@ -39,6 +39,10 @@ function Layout() {
             <Link to="/ops" className={navLink} activeProps={{ className: "bg-accent text-foreground" }}>
               Operations
             </Link>
+            {/* Its own page (Swagger UI), served by the UI server: a full page load, not a route. */}
+            <a href="/api/reference" className={navLink}>
+              API
+            </a>
           </nav>
           <Button
             variant="ghost"

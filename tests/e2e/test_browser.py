@@ -127,3 +127,7 @@ def test_operations_view_links_to_prometheus(stack: Stack) -> None:
 
 def test_pages_have_no_serious_accessibility_problems(stack: Stack) -> None:
     assert "PASS accessibility" in run(stack, "accessibility", ADMIN_PASSWORD=stack.password)
+
+
+def test_the_api_reference_page_opens_from_the_header_and_lists_every_call(stack: Stack) -> None:
+    assert "PASS api_reference" in run(stack, "api_reference")

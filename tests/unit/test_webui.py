@@ -110,6 +110,19 @@ def test_files_outside_the_build_are_never_served(dist: Path) -> None:
     assert "do not serve" not in answer.text
 
 
+def test_the_api_document_and_its_reference_page_have_stable_urls(dist: Path) -> None:
+    (dist / "api").mkdir()
+    (dist / "api" / "openapi.json").write_text('{"openapi": "3.1.0"}')
+    (dist / "api" / "reference.html").write_text('<main id="reference"></main>')
+    with client_for(dist) as client:
+        document = client.get("/api/openapi.json")
+        page = client.get("/api/reference")
+    assert document.json() == {"openapi": "3.1.0"}
+    assert document.headers["content-type"] == "application/json"
+    assert 'id="reference"' in page.text and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
 def test_an_unbuilt_frontend_says_how_to_build_it(tmp_path: Path) -> None:
     with client_for(tmp_path / "missing") as client:
         page = client.get("/")
