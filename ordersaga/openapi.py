@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ordersaga.domain.models import MAX_LINES, MAX_QUANTITY, PlaceOrderRequest
+from ordersaga.domain.order_ids import ORDER_ID_PATTERN
 from ordersaga.domain.responses import (
     DeadLetterDetail,
     DeadLetterSummary,
@@ -155,7 +156,7 @@ EXAMPLE_ORDER: Json = {
     "items": [{"sku": "PIZ-MARG", "quantity": 2}, {"sku": "SID-FRIE", "quantity": 1}],
     "note": "ring twice",
 }
-_ORDER_ID = _path_id("order_id", "The id `place-order` answered.", "^[0-9a-f]{32}$")
+_ORDER_ID = _path_id("order_id", "The id `place-order` answered.", f"^{ORDER_ID_PATTERN.pattern}$")
 _LETTER_ID = _path_id(
     "id", "The dead letter's id: the stream entry id it parks.", r"^\d{1,20}-\d{1,20}$"
 )
