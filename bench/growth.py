@@ -45,7 +45,7 @@ from ordersaga.adapters.mongo import Document, OrderRepository
 from ordersaga.adapters.order_counts import SETTLE, OrderCounts
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import OrderStatus, utcnow
-from ordersaga.services.operations import stock_levels, throughput
+from ordersaga.readmodels.operations import stock_levels, throughput
 from ordersaga.services.simulation import NEXT_STEP, NOT_FINAL
 
 LIMIT = 1.5  # the bar: every call within 1.5× its cost on the empty store

@@ -15,10 +15,10 @@ from typing import Any
 import redis
 
 from connector.invoke import Outcome
-from ordersaga.adapters.redis_stream import Settle, append_new
+from ordersaga.adapters.redis_stream import Settle, append_new, entry_order
+from ordersaga.adapters.stream_groups import group_states, safe_trim_id
 from ordersaga.domain.events import SagaEvent
 from ordersaga.services.dead_letters import COPY_MAXLEN, DeadLetter
-from ordersaga.services.stream_groups import group_states, parse_id, safe_trim_id
 
 # Per-entry progress (which subscribers already succeeded, the last failure) lives in one hash
 # while the entry is unsettled; it expires in case the entry vanishes another way.
@@ -155,7 +155,7 @@ class Ledger:
 
     def delivery_counts(self, entry_ids: Iterable[str]) -> dict[str, int]:
         """How many times each of these pending entries was delivered."""
-        ids = sorted(entry_ids, key=parse_id)
+        ids = sorted(entry_ids, key=entry_order)
         if not ids:
             return {}
         rows: Any = self.client.xpending_range(

@@ -7,7 +7,7 @@ from ordersaga.adapters.redis_stream import get_redis
 from ordersaga.adapters.settings import get_settings
 from ordersaga.entrypoints.auth import require_admin
 from ordersaga.entrypoints.http import Context, Event, Response, http_function, json_response
-from ordersaga.services.operations import summary
+from ordersaga.readmodels.operations import summary
 
 
 def _get(event: Event, context: Context) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -274,3 +274,33 @@ class EventStream:
         """The first `count` entries with their events (for tools and tests)."""
         entries: list[tuple[str, dict[str, str]]] = self.client.xrange(self.name, count=count)  # type: ignore[assignment]
         return [(entry_id, SagaEvent.from_fields(fields)) for entry_id, fields in entries]
+
+
+def entries_of_order(
+    client: redis.Redis, stream: str, order_id: str, batch: int = 1000
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """Every entry of `stream` about `order_id`, oldest first, as (entry id, raw fields).
+
+    A scan of the whole stream in batches: for operators' tools (`orders trail`), not for a
+    step's hot path.
+    """
+    start = "-"
+    while True:
+        entries: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]
+            stream, start, "+", count=batch
+        )
+        yield from (entry for entry in entries if entry[1].get("order_id") == order_id)
+        if len(entries) < batch:
+            return
+        start = "(" + entries[-1][0]
+
+
+def append_entry(client: redis.Redis, stream: str, fields: dict[str, str]) -> str:
+    """Append one entry with `fields` exactly as given (a parked entry put back); its id.
+
+    Raises `Unavailable` when Redis cannot be reached.
+    """
+    try:
+        return str(client.xadd(stream, fields))  # type: ignore[arg-type]
+    except redis.RedisError as exc:
+        raise Unavailable(f"Redis is not reachable: {exc}") from exc

@@ -23,7 +23,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from ordersaga.adapters.mongo import Document, OrderRepository, get_database
-from ordersaga.adapters.redis_stream import REDRIVE_FIELD, get_redis
+from ordersaga.adapters.redis_stream import REDRIVE_FIELD, append_entry, get_redis
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import NotFound, Unavailable
 from ordersaga.domain.events import EventType, SagaEvent, status_after
@@ -280,12 +280,12 @@ class DeadLetters:
             self._resolve(letter.id, f"not replayed: {outdated}")
             return ReplayResult(replayed=letter.id, new_id=None, skipped=outdated)
         try:
-            new_id = str(self.client.xadd(self.stream_name, letter.source_fields))  # type: ignore[arg-type]
-        except redis.RedisError as exc:
+            new_id = append_entry(self.client, self.stream_name, letter.source_fields)
+        except Unavailable:
             self.collection.update_one(
                 {"_id": letter.id}, {"$set": {"resolved_at": None, "resolution": None}}
             )
-            raise Unavailable(f"Redis is not reachable: {exc}") from exc
+            raise
         self._resolve(letter.id, f"replayed as {new_id}")
         return ReplayResult(replayed=letter.id, new_id=new_id)
 

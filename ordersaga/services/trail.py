@@ -9,11 +9,10 @@ import redis
 from pydantic import BaseModel
 
 from ordersaga.adapters.mongo import OrderRepository
+from ordersaga.adapters.redis_stream import entries_of_order
 from ordersaga.domain.events import EventType, SagaEvent, status_after
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from ordersaga.tracing import trace_id
-
-_SCAN_BATCH = 1000
 
 
 class TrailStep(BaseModel):
@@ -51,37 +50,22 @@ def _malformed(entry_id: str, fields: dict[str, str]) -> TrailStep:
     )
 
 
-def _stream_steps(client: redis.Redis, stream: str, order_id: str) -> list[TrailStep]:
-    steps: list[TrailStep] = []
-    start = "-"
-    while True:
-        batch: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]
-            stream, start, "+", count=_SCAN_BATCH
-        )
-        for entry_id, fields in batch:
-            if fields.get("order_id") != order_id:
-                continue
-            try:
-                event = SagaEvent.from_fields(fields)
-            except (KeyError, ValueError):
-                steps.append(_malformed(entry_id, fields))
-                continue
-            status = status_after(event)
-            steps.append(
-                TrailStep(
-                    cursor=entry_id,
-                    event_id=event.id,
-                    type=event.type.value,
-                    status=status.value if status else None,
-                    at=event.at.isoformat(),
-                    causation_id=event.causation_id,
-                    data=event.data,
-                    trace_id=trace_id(event.traceparent) or None,
-                )
-            )
-        if len(batch) < _SCAN_BATCH:
-            return steps
-        start = "(" + batch[-1][0]
+def _step(entry_id: str, fields: dict[str, str]) -> TrailStep:
+    try:
+        event = SagaEvent.from_fields(fields)
+    except (KeyError, ValueError):
+        return _malformed(entry_id, fields)
+    status = status_after(event)
+    return TrailStep(
+        cursor=entry_id,
+        event_id=event.id,
+        type=event.type.value,
+        status=status.value if status else None,
+        at=event.at.isoformat(),
+        causation_id=event.causation_id,
+        data=event.data,
+        trace_id=trace_id(event.traceparent) or None,
+    )
 
 
 def _letter_step(letter: DeadLetter) -> TrailStep:
@@ -109,7 +93,7 @@ def order_trail(
 
     `orders` is only called (and the order only read) when the stream lacks `order.placed`.
     """
-    steps = _stream_steps(client, stream, order_id)
+    steps = [_step(*entry) for entry in entries_of_order(client, stream, order_id)]
     letters = [_letter_step(letter) for letter in dead_letters.of_order(order_id)]
     if any(step.type == EventType.ORDER_PLACED.value for step in steps):
         traced = next((step.trace_id for step in steps if step.trace_id), None)

@@ -127,7 +127,7 @@ def new_events(kind: EventType, count: int) -> list[SagaEvent]:
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The operator CLI `orders` with `args`, against this test's servers."""
     return subprocess.run(
-        [sys.executable, "-m", "ordersaga.cli", *args],
+        [sys.executable, "-m", "ordersaga.entrypoints.cli", *args],
         env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
         cwd=REPO_ROOT,
         capture_output=True,

@@ -135,7 +135,7 @@ def test_the_operator_cli_finds_the_stack_without_exported_variables(stack: UpSt
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "MONGO_URL", "MONGO_DB")}
     env["DATA_DIR"] = str(stack.data_dir)
     answer = subprocess.run(
-        [sys.executable, "-m", "ordersaga.cli", "lag"],
+        [sys.executable, "-m", "ordersaga.entrypoints.cli", "lag"],
         env=env,
         capture_output=True,
         text=True,

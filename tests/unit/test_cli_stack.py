@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ordersaga import cli
+from ordersaga.entrypoints import cli
 
 
 def _stack_file(folder: Path, **urls: str) -> dict[str, str]:

@@ -14,12 +14,12 @@ import mongomock
 import pytest
 
 from gateway.runtime import load_handler
-from ordersaga import cli
 from ordersaga.adapters import settings as settings_module
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.errors import NotFound
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
+from ordersaga.entrypoints import cli
 from ordersaga.entrypoints.auth import basic_authorization
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from tests.orders import an_order

@@ -11,8 +11,8 @@ import pytest
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.entrypoints.auth import basic_authorization
+from ordersaga.readmodels.operations import throughput
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
-from ordersaga.services.operations import throughput
 from tests.unit.conftest import FakeContext, FakeEvent, post_json
 from tests.unit.handlers import load
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 
 from connector.ledger import Ledger
-from ordersaga.services.stream_groups import group_states, safe_trim_id
+from ordersaga.adapters.stream_groups import group_states, safe_trim_id
 from tests.unit.connector.conftest import DEAD, GROUP, STREAM, append, placed
 
 NOW_MS = 2**62  # far after every entry: only the groups limit trimming

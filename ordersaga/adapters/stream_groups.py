@@ -1,4 +1,5 @@
-"""Consumer groups of the saga stream: pending and lag per group, and how far it may be trimmed."""
+"""The saga stream as operators see it: its length, pending and lag per consumer group, and how
+far it may be trimmed."""
 
 from __future__ import annotations
 
@@ -7,15 +8,11 @@ from typing import Any
 import redis
 from pydantic import BaseModel
 
+from ordersaga.adapters.redis_stream import entry_order
+
 StreamId = tuple[int, int]
 
 _LAG_SCAN_LIMIT = 100_000
-
-
-def parse_id(entry_id: str) -> StreamId:
-    """`"1700000000000-3"` → `(1700000000000, 3)`, for comparing stream entry ids."""
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def format_id(stream_id: StreamId) -> str:
@@ -37,8 +34,8 @@ class GroupState(BaseModel):
     def acked_below(self) -> StreamId:
         """Every entry with a smaller id was delivered to this group and acknowledged."""
         if self.oldest_pending_id is not None:
-            return parse_id(self.oldest_pending_id)
-        return parse_id(self.last_delivered_id)
+            return entry_order(self.oldest_pending_id)
+        return entry_order(self.last_delivered_id)
 
 
 def _lag(client: redis.Redis, stream: str, group: dict[str, Any]) -> int | None:
@@ -51,6 +48,11 @@ def _lag(client: redis.Redis, stream: str, group: dict[str, Any]) -> int | None:
         after = "-"
     entries: list[Any] = client.xrange(stream, after, "+", count=_LAG_SCAN_LIMIT)  # type: ignore[assignment]
     return len(entries)
+
+
+def stream_length(client: redis.Redis, stream: str) -> int:
+    """How many entries `stream` holds (0 when it does not exist)."""
+    return int(client.xlen(stream))
 
 
 def group_states(client: redis.Redis, stream: str) -> list[GroupState]:

@@ -10,10 +10,10 @@ from pymongo.database import Database
 
 from ordersaga.adapters.order_counts import OrderCounts, StatusCounts
 from ordersaga.adapters.settings import Settings
+from ordersaga.adapters.stream_groups import group_states, stream_length
 from ordersaga.domain.models import utcnow
 from ordersaga.domain.responses import OpsSummary
 from ordersaga.services.dead_letters import DeadLetters
-from ordersaga.services.stream_groups import group_states
 
 Document = dict[str, Any]
 WINDOW_MINUTES = 15
@@ -91,7 +91,7 @@ def stream_health(
     pending = sum(g.pending for g in groups if g.name == settings.connector_group)
     dead = DeadLetters(db, client, settings.stream_name, settings.dead_letter_stream).count()
     return {
-        "length": int(client.xlen(settings.stream_name)),
+        "length": stream_length(client, settings.stream_name),
         "pending": pending,
         "dead_letters": dead,
     }

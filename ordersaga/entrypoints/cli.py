@@ -1,4 +1,4 @@
-"""`orders` (`python -m ordersaga.cli`): the operator's view of the saga stream.
+"""`orders` (`python -m ordersaga.entrypoints.cli`): the operator's view of the saga stream.
 
 orders trail <order_id>                 the saga's events (or stored history once trimmed)
 orders dead-letters list|show <id>      entries that could not be processed (kept in MongoDB)
@@ -28,10 +28,10 @@ from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.order_counts import OrderCounts
 from ordersaga.adapters.redis_stream import get_redis
 from ordersaga.adapters.settings import Settings, get_settings
+from ordersaga.adapters.stream_groups import group_states
 from ordersaga.domain.errors import ApiError
 from ordersaga.domain.models import utcnow
 from ordersaga.services.dead_letters import DeadLetters
-from ordersaga.services.stream_groups import group_states
 from ordersaga.services.trail import order_trail
 
 Command = Callable[[argparse.Namespace, Settings], Any]
