@@ -27,8 +27,6 @@ Connected = tuple[SagaStack, str, ConnectorProcess]
 
 pytestmark = pytest.mark.integration
 
-S = OrderStatus
-
 
 @pytest.fixture(scope="module")
 def connected(
@@ -75,10 +73,17 @@ def test_a_delivered_and_a_cancelled_saga_are_counted(
     delivered = stack.place(PIZ_MARG=1).order_id
     assert not delivery_fails(delivered, 0)
     cancelled = stack.place(DES_TIRA=2).order_id
-    wait_for(lambda: stack.order(delivered).status is S.DISPATCHED, "the order to be dispatched")
+    wait_for(
+        lambda: stack.order(delivered).status is OrderStatus.DISPATCHED,
+        "the order to be dispatched",
+    )
     stack.run("simulate")
-    wait_for(lambda: stack.order(delivered).status is S.DELIVERED, "the order to be delivered")
-    wait_for(lambda: stack.order(cancelled).status is S.CANCELLED, "the order to be cancelled")
+    wait_for(
+        lambda: stack.order(delivered).status is OrderStatus.DELIVERED, "the order to be delivered"
+    )
+    wait_for(
+        lambda: stack.order(cancelled).status is OrderStatus.CANCELLED, "the order to be cancelled"
+    )
 
     def settled() -> bool:
         samples = scrape(f"{url}/metrics")
@@ -144,7 +149,9 @@ def test_one_trace_runs_through_the_saga(
     )
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
-    wait_for(lambda: stack.order(order_id).status is S.DISPATCHED, "the order to be dispatched")
+    wait_for(
+        lambda: stack.order(order_id).status is OrderStatus.DISPATCHED, "the order to be dispatched"
+    )
 
     events = stack.events_of(order_id)
     assert [e.type for e in events][:3] == [

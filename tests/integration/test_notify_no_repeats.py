@@ -22,8 +22,6 @@ from tests.integration.notify_support import (
 
 pytestmark = pytest.mark.integration
 
-E = EventType
-
 
 @pytest.fixture
 def notify(stack_env: dict[str, str]) -> Iterator[NotifyReplica]:
@@ -36,10 +34,10 @@ def test_a_subscriber_never_gets_a_repeated_event_or_a_status_going_backwards(
     settings: Settings, notify: NotifyReplica
 ) -> None:
     order_id = store_order(settings).order_id
-    placed = SagaEvent.new(E.ORDER_PLACED, order_id, {"lines": []})
-    rejected = placed.follow_up(E.STOCK_REJECTED, {"reason": "out_of_stock"})
-    cancelled = placed.follow_up(E.ORDER_CANCELLED, {"reason": "out of stock"})
-    released = cancelled.follow_up(E.STOCK_RELEASED, {"lines": []})  # the last one
+    placed = SagaEvent.new(EventType.ORDER_PLACED, order_id, {"lines": []})
+    rejected = placed.follow_up(EventType.STOCK_REJECTED, {"reason": "out_of_stock"})
+    cancelled = placed.follow_up(EventType.ORDER_CANCELLED, {"reason": "out of stock"})
+    released = cancelled.follow_up(EventType.STOCK_RELEASED, {"lines": []})  # the last one
     client = get_redis(settings)
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -49,7 +47,7 @@ def test_a_subscriber_never_gets_a_repeated_event_or_a_status_going_backwards(
             # A replay of the processed entries (the same ids), and a PENDING under a new id.
             for event in (placed, rejected, cancelled):
                 client.xadd(settings.stream_name, event.to_fields())  # type: ignore[arg-type]
-            append(settings, [SagaEvent.new(E.ORDER_PLACED, order_id, {"lines": []})])
+            append(settings, [SagaEvent.new(EventType.ORDER_PLACED, order_id, {"lines": []})])
             append(settings, [released])
             after = await receive(live, 1)
         async with connect_ws(f"{notify.ws}/ws/orders/{order_id}") as late:

@@ -24,7 +24,6 @@ from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
 pytestmark = pytest.mark.integration
 
-S = OrderStatus
 ORDERS = 40
 # Replicas reclaim a dead one's entries after 4 s; calls time out well before that.
 RECLAIM = {"connector_min_idle_ms": "4000", "connector_http_timeout_s": "3"}
@@ -48,7 +47,7 @@ def stack(redis_url: str, mongo_url: str) -> Iterator[SagaStack]:
 def full_count(stack: SagaStack) -> dict[str, int]:
     """Every order read and counted: what the counts must equal."""
     counted = Counter(str(doc["status"]) for doc in stack.db.orders.find({}, {"status": 1}))
-    return {status.value: counted[status.value] for status in S}
+    return {status.value: counted[status.value] for status in OrderStatus}
 
 
 def summary(stack: SagaStack) -> dict[str, Any]:
@@ -61,7 +60,12 @@ def summary(stack: SagaStack) -> dict[str, Any]:
 
 
 def all_final(stack: SagaStack) -> bool:
-    if stack.db.orders.count_documents({"status": {"$in": [S.DELIVERED, S.CANCELLED]}}) < ORDERS:
+    if (
+        stack.db.orders.count_documents(
+            {"status": {"$in": [OrderStatus.DELIVERED, OrderStatus.CANCELLED]}}
+        )
+        < ORDERS
+    ):
         stack.run("simulate")  # the kitchen: dispatched orders are delivered at once
         return False
     return True
@@ -91,7 +95,7 @@ def test_counts_match_a_full_count_after_a_replica_dies_mid_load_and_after_losin
         assert len(set(placed)) == ORDERS
         wait_for(lambda: all_final(stack), "every saga to end", 120)
         expected = full_count(stack)
-        assert expected[S.CANCELLED] > 0 and expected[S.DELIVERED] > 0
+        assert expected[OrderStatus.CANCELLED] > 0 and expected[OrderStatus.DELIVERED] > 0
         body = summary(stack)
         assert body["orders_by_status"] == expected
         assert body["orders_counted"]["complete"] is True
@@ -104,7 +108,7 @@ def test_counts_match_a_full_count_after_a_replica_dies_mid_load_and_after_losin
         stack.db.order_counts.delete_many({})
         lost = summary(stack)
         assert lost["orders_counted"]["complete"] is False
-        assert lost["orders_by_status"][S.DELIVERED] is None
+        assert lost["orders_by_status"][OrderStatus.DELIVERED] is None
         assert stack.run("reconcile")["order_counts_rebuilt"] is True
         assert summary(stack)["orders_by_status"] == expected
     finally:

@@ -18,8 +18,6 @@ from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Customer, HistoryEntry, Order, OrderLine, OrderStatus, utcnow
 
-E = EventType
-
 
 def _item(event_id: str | None, status: str | None, n: int = 1) -> Outgoing:
     return Outgoing(Cursor(n, 0), "{}", event_id, "o", status)
@@ -104,12 +102,12 @@ def test_a_subscriber_gets_each_event_once_and_never_a_step_back() -> None:
     server = fakeredis.FakeServer()
     r = fakeredis.FakeRedis(server=server, decode_responses=True)
     stream = EventStream(r, "s")
-    placed = SagaEvent(id="placed-o", type=E.ORDER_PLACED, order_id="o")
-    rejected = placed.follow_up(E.STOCK_REJECTED)
-    cancelled = placed.follow_up(E.ORDER_CANCELLED, {"reason": "out of stock"})
+    placed = SagaEvent(id="placed-o", type=EventType.ORDER_PLACED, order_id="o")
+    rejected = placed.follow_up(EventType.STOCK_REJECTED)
+    cancelled = placed.follow_up(EventType.ORDER_CANCELLED, {"reason": "out of stock"})
     stream.append([placed, rejected, cancelled])
     r.xadd("s", placed.to_fields())  # the processed entry replayed: the same id again
-    late = SagaEvent(id="other", type=E.ORDER_PLACED, order_id="o")
+    late = SagaEvent(id="other", type=EventType.ORDER_PLACED, order_id="o")
     stream.append([late])  # a PENDING after CANCELLED under another id
 
     sent = _feed_messages(server, _order(OrderStatus.CANCELLED))
@@ -121,9 +119,9 @@ def test_a_subscriber_gets_each_event_once_and_never_a_step_back() -> None:
 def test_a_stream_that_contradicts_itself_sends_a_resync_from_the_order_document() -> None:
     server = fakeredis.FakeServer()
     r = fakeredis.FakeRedis(server=server, decode_responses=True)
-    placed = SagaEvent(id="placed-o", type=E.ORDER_PLACED, order_id="o")
-    completed = SagaEvent(id="done", type=E.ORDER_COMPLETED, order_id="o")
-    cancelled = SagaEvent(id="late-cancel", type=E.ORDER_CANCELLED, order_id="o")
+    placed = SagaEvent(id="placed-o", type=EventType.ORDER_PLACED, order_id="o")
+    completed = SagaEvent(id="done", type=EventType.ORDER_COMPLETED, order_id="o")
+    cancelled = SagaEvent(id="late-cancel", type=EventType.ORDER_CANCELLED, order_id="o")
     EventStream(r, "s").append([placed, completed, cancelled])
 
     sent = _feed_messages(server, _order(OrderStatus.DELIVERED))

@@ -18,8 +18,6 @@ from ordersaga.domain.models import (
 )
 from tests.orders import an_order
 
-S = OrderStatus
-
 
 @pytest.fixture
 def db() -> Database[Document]:
@@ -30,18 +28,28 @@ def db() -> Database[Document]:
 
 def place(orders: OrderRepository, n: int) -> str:
     order = an_order(
-        f"o{n}", S.PENDING, event_id=f"p{n}", placed_event_id=f"p{n}", unit_price_cents=950
+        f"o{n}",
+        OrderStatus.PENDING,
+        event_id=f"p{n}",
+        placed_event_id=f"p{n}",
+        unit_price_cents=950,
     )
     return orders.insert(order).order_id
 
 
 def full_count(db: Database[Document]) -> dict[str, int]:
     counted = Counter(str(doc["status"]) for doc in db.orders.find({}, {"status": 1}))
-    return {status.value: counted[status.value] for status in S}
+    return {status.value: counted[status.value] for status in OrderStatus}
 
 
 def deliver(orders: OrderRepository, order_id: str) -> None:
-    for target in (S.STOCK_RESERVED, S.DISPATCHED, S.PREPARING, S.IN_TRANSIT, S.DELIVERED):
+    for target in (
+        OrderStatus.STOCK_RESERVED,
+        OrderStatus.DISPATCHED,
+        OrderStatus.PREPARING,
+        OrderStatus.IN_TRANSIT,
+        OrderStatus.DELIVERED,
+    ):
         assert orders.advance(order_id, target, f"{order_id}-{target.value}")
 
 
@@ -70,8 +78,8 @@ def test_counts_match_a_full_count_as_orders_move_and_the_checkpoint_advances(
     for order_id in ids[:5]:
         deliver(orders, order_id)
     for order_id in ids[5:8]:
-        assert orders.advance(order_id, S.CANCELLED, f"{order_id}-c", reason="no stock")
-    assert orders.advance(ids[8], S.STOCK_RESERVED, "r8")
+        assert orders.advance(order_id, OrderStatus.CANCELLED, f"{order_id}-c", reason="no stock")
+    assert orders.advance(ids[8], OrderStatus.STOCK_RESERVED, "r8")
     assert counts.current(clock.now).counts == full_count(db)
 
     # Later, the finished orders are folded into the checkpoint; the counts stay exact.
@@ -85,7 +93,7 @@ def test_counts_match_a_full_count_as_orders_move_and_the_checkpoint_advances(
 
     # More orders finish after the checkpoint: counted from the window above it, then folded.
     deliver(orders, ids[9])
-    assert orders.advance(ids[8], S.CANCELLED, "c8", reason="timed out")
+    assert orders.advance(ids[8], OrderStatus.CANCELLED, "c8", reason="timed out")
     assert counts.current(clock.now).counts == full_count(db)
     clock.now += SETTLE + STEP
     assert counts.current(clock.now).counts == full_count(db)
@@ -104,7 +112,7 @@ def test_a_lost_checkpoint_leaves_final_counts_unknown_until_rebuilt(
     for order_id in ids[:3]:
         deliver(orders, order_id)
     # An order finished before `final_at` existed (an older store) counts too.
-    db.orders.update_one({"_id": ids[3]}, {"$set": {"status": S.CANCELLED.value}})
+    db.orders.update_one({"_id": ids[3]}, {"$set": {"status": OrderStatus.CANCELLED.value}})
     db.order_counts.delete_many({})
 
     lost = counts.current(utcnow())
