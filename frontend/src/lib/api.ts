@@ -1,3 +1,4 @@
+import { queryOptions } from "@tanstack/react-query";
 import type { z } from "zod";
 import {
   apiErrorSchema,
@@ -57,14 +58,46 @@ export async function requestJson<S extends z.ZodType>(
   return { status: response.status, data: parsed.data };
 }
 
-export const fetchMenu = async () => (await requestJson("/function/menu", menuSchema)).data;
+/*
+ * Each resource the UI reads: its query key and its fetcher together, one `queryOptions`
+ * factory each. Components spread them (`useQuery({ ...menuQuery, refetchInterval })`) and
+ * invalidate through their `queryKey`, never through a key written out again.
+ */
 
-export const fetchOrder = async (orderId: string) =>
-  (await requestJson(`/function/order-status/${encodeURIComponent(orderId)}`, orderSchema)).data;
+/** The menu with live stock. */
+export const menuQuery = queryOptions({
+  queryKey: ["menu"],
+  queryFn: async () => (await requestJson("/function/menu", menuSchema)).data,
+});
 
-export const fetchOpsSummary = async () => (await requestJson("/function/ops-summary", opsSummarySchema)).data;
+/** One order with its status history (its id is the capability to read it). */
+export const orderQuery = (orderId: string) =>
+  queryOptions({
+    queryKey: ["order", orderId],
+    queryFn: async () => (await requestJson(`/function/order-status/${encodeURIComponent(orderId)}`, orderSchema)).data,
+  });
 
-export const fetchDeadLetters = async () => (await requestJson("/function/dead-letters", deadLettersSchema)).data;
+/** Whether this browser holds an operator session (an HttpOnly cookie scripts cannot read). */
+export const sessionQuery = queryOptions({
+  queryKey: ["session"],
+  queryFn: async () => (await requestJson("/session", sessionSchema)).data,
+  staleTime: 30_000,
+});
+
+/** The prefix of every query only a signed-in operator may make: what leaves with the session. */
+export const operatorQueryKey = ["operator"] as const;
+
+/** The operations summary: orders per status, throughput, stock, the stream's health. */
+export const opsSummaryQuery = queryOptions({
+  queryKey: [...operatorQueryKey, "ops-summary"],
+  queryFn: async () => (await requestJson("/function/ops-summary", opsSummarySchema)).data,
+});
+
+/** The dead letters waiting for an operator, oldest first. */
+export const deadLettersQuery = queryOptions({
+  queryKey: [...operatorQueryKey, "dead-letters"],
+  queryFn: async () => (await requestJson("/function/dead-letters", deadLettersSchema)).data,
+});
 
 /** Place an order; the same `idempotencyKey` on a retry returns the first order (200, not 201). */
 export async function placeOrder(form: OrderForm, idempotencyKey: string) {
@@ -81,9 +114,6 @@ export async function replayDeadLetter(id: string) {
   return (await requestJson(`/function/dead-letters/${encodeURIComponent(id)}/replay`, replayResultSchema, { method: "POST" }))
     .data;
 }
-
-/** Whether this browser holds an operator session (an HttpOnly cookie scripts cannot read). */
-export const fetchSession = async () => (await requestJson("/session", sessionSchema)).data;
 
 /** Exchange the admin password for a session cookie; 401 wrong password, 429 too many tries. */
 export async function signIn(password: string) {

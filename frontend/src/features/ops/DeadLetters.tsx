@@ -5,7 +5,7 @@ import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { Skeleton } from "@/components/ui/skeleton";
-import { ApiError, fetchDeadLetters, replayDeadLetter } from "@/lib/api";
+import { ApiError, deadLettersQuery, operatorQueryKey, replayDeadLetter } from "@/lib/api";
 import { formatTime } from "@/lib/format";
 import type { DeadLetter } from "@/lib/schemas";
 
@@ -70,7 +70,7 @@ function ReplayDialog({
 /** Events the connector gave up on, each with a replay button (the operator's session is the credential). */
 export function DeadLetters() {
   const queryClient = useQueryClient();
-  const letters = useQuery({ queryKey: ["dead-letters"], queryFn: fetchDeadLetters, refetchInterval: 10_000 });
+  const letters = useQuery({ ...deadLettersQuery, refetchInterval: 10_000 });
   const [selected, setSelected] = useState<DeadLetter | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -142,8 +142,8 @@ export function DeadLetters() {
         onReplayed={(message) => {
           setSelected(null);
           setNotice(message);
-          void queryClient.invalidateQueries({ queryKey: ["dead-letters"] });
-          void queryClient.invalidateQueries({ queryKey: ["ops-summary"] });
+          // The list and the summary's dead-letter count.
+          void queryClient.invalidateQueries({ queryKey: operatorQueryKey });
         }}
       />
     </div>

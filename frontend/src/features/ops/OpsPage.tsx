@@ -6,7 +6,7 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
-import { fetchOpsSummary } from "@/lib/api";
+import { opsSummaryQuery, sessionQuery } from "@/lib/api";
 import { formatTime } from "@/lib/format";
 import { type FeedState, LiveFeed } from "@/lib/live";
 import type { NotifyMessage } from "@/lib/schemas";
@@ -39,9 +39,9 @@ function useAllOrdersFeed() {
   const [state, setState] = useState<FeedState>("connecting");
   useEffect(() => {
     const throttle = throttledRefresh(
-      () => void queryClient.invalidateQueries({ queryKey: ["ops-summary"] }),
+      () => void queryClient.invalidateQueries({ queryKey: opsSummaryQuery.queryKey }),
       SUMMARY_MIN_GAP_MS,
-      () => queryClient.getQueryState(["ops-summary"])?.dataUpdatedAt ?? 0,
+      () => queryClient.getQueryState(opsSummaryQuery.queryKey)?.dataUpdatedAt ?? 0,
     );
     const feed = new LiveFeed({
       path: "/orders",
@@ -52,7 +52,7 @@ function useAllOrdersFeed() {
       onState: (next) => {
         setState(next);
         // Refused for good (4401: the session ended): the route shows the sign-in form again.
-        if (next === "closed") void queryClient.invalidateQueries({ queryKey: ["session"] });
+        if (next === "closed") void queryClient.invalidateQueries({ queryKey: sessionQuery.queryKey });
       },
     });
     feed.start();
@@ -91,7 +91,7 @@ function RecentEvents({ events }: { events: NotifyMessage[] }) {
 
 /** The operations view: the saga as a pipeline, throughput, stock and dead letters, live. */
 export function OpsPage() {
-  const summary = useQuery({ queryKey: ["ops-summary"], queryFn: fetchOpsSummary, refetchInterval: SUMMARY_REFRESH_MS });
+  const summary = useQuery({ ...opsSummaryQuery, refetchInterval: SUMMARY_REFRESH_MS });
   const live = useAllOrdersFeed();
   const data = summary.data;
 

@@ -1,6 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { operatorQueryKey, opsSummaryQuery } from "@/lib/api";
 import { FakeEventSource, FakeWebSocket, json, mockFetch, renderWithQuery } from "@/test/helpers";
 import { OpsRoute } from "./OpsRoute";
 
@@ -89,6 +90,17 @@ describe("signing in to the operations view", () => {
     await user.click(await screen.findByRole("button", { name: "Sign out" }));
     expect(await screen.findByLabelText("Admin password")).toBeInTheDocument();
     expect(state.signedIn).toBe(false);
+  });
+
+  it("keeps nothing an operator saw once signed out", async () => {
+    uiServer({ signedIn: true });
+    const user = userEvent.setup();
+    const { client } = renderWithQuery(<OpsRoute />);
+    await screen.findByTestId("count-PENDING");
+    expect(client.getQueryData(opsSummaryQuery.queryKey)).toBeDefined();
+    await user.click(screen.getByRole("button", { name: "Sign out" }));
+    await screen.findByLabelText("Admin password");
+    expect(client.getQueryCache().findAll({ queryKey: operatorQueryKey })).toEqual([]);
   });
 
   it("goes back to the sign-in form when the feed is refused because the session ended", async () => {

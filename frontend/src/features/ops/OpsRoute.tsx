@@ -4,9 +4,9 @@ import { useEffect, useRef } from "react";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
-import { signOut } from "@/lib/api";
+import { operatorQueryKey, sessionQuery, signOut } from "@/lib/api";
 import { OpsPage } from "./OpsPage";
-import { isSignedOut, sessionQuery } from "./session";
+import { isSignedOut } from "./session";
 import { SignIn } from "./SignIn";
 
 /** Ask for the session again whenever an operator call is refused for want of one. */
@@ -17,7 +17,7 @@ function useSignedOutWatch() {
       if (isSignedOut(error)) void queryClient.invalidateQueries({ queryKey: sessionQuery.queryKey });
     };
     const queries = queryClient.getQueryCache().subscribe((event) => {
-      if (event.type === "updated" && event.query.queryKey[0] !== "session") recheck(event.query.state.error);
+      if (event.type === "updated" && event.query.queryKey[0] !== sessionQuery.queryKey[0]) recheck(event.query.state.error);
     });
     const mutations = queryClient.getMutationCache().subscribe((event) => {
       if (event.type === "updated") recheck(event.mutation?.state.error);
@@ -41,8 +41,7 @@ export function OpsRoute() {
       wasSignedIn.current = false;
       queryClient.setQueryData(sessionQuery.queryKey, state);
       // What an operator saw stays with the session.
-      queryClient.removeQueries({ queryKey: ["ops-summary"] });
-      queryClient.removeQueries({ queryKey: ["dead-letters"] });
+      queryClient.removeQueries({ queryKey: operatorQueryKey });
     },
   });
 

@@ -5,8 +5,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { ApiError, signIn } from "@/lib/api";
-import { sessionQuery } from "./session";
+import { ApiError, sessionQuery, signIn } from "@/lib/api";
 
 function problem(error: unknown): string | null {
   if (!error) return null;

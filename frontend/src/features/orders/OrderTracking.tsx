@@ -4,7 +4,7 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
-import { fetchOrder } from "@/lib/api";
+import { orderQuery } from "@/lib/api";
 import { formatCents, formatTime, statusLabel } from "@/lib/format";
 import type { FeedState, Transport } from "@/lib/live";
 import type { Order, OrderStatus } from "@/lib/schemas";
@@ -112,12 +112,12 @@ function OrderDetails({ order }: { order: Order }) {
 /** One order's progress, updated live from notify without reloading. */
 export function OrderTracking({ orderId }: { orderId: string }) {
   const queryClient = useQueryClient();
-  const query = useQuery({ queryKey: ["order", orderId], queryFn: () => fetchOrder(orderId), retry: 1 });
+  const query = useQuery({ ...orderQuery(orderId), retry: 1 });
   const order = query.data;
   const loadedFinal = order ? isFinal(order.status) : false;
   const feed = useOrderFeed(orderId, order?.created_at, Boolean(order) && !loadedFinal, (message) => {
     // The event is shown at once; the order document adds the courier and the reason.
-    if (message.status) void queryClient.invalidateQueries({ queryKey: ["order", orderId] });
+    if (message.status) void queryClient.invalidateQueries({ queryKey: orderQuery(orderId).queryKey });
   });
 
   if (query.isPending) {

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
-import { fetchMenu } from "@/lib/api";
+import { menuQuery } from "@/lib/api";
 import type { Order } from "@/lib/schemas";
 import { formatCents } from "@/lib/format";
 import { Checkout } from "./Checkout";
@@ -25,7 +25,7 @@ function MenuSkeleton() {
 
 /** The shop: the menu with live stock beside the cart and checkout form. */
 export function ShopPage({ onPlaced }: { onPlaced: (order: Order) => void }) {
-  const menu = useQuery({ queryKey: ["menu"], queryFn: fetchMenu, refetchInterval: MENU_REFRESH_MS });
+  const menu = useQuery({ ...menuQuery, refetchInterval: MENU_REFRESH_MS });
   const cart = useCart();
   const [announcement, setAnnouncement] = useState("");
   const count = (sku: string) => cart.lines.find((l) => l.sku === sku)?.quantity ?? 0;
