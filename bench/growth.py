@@ -46,7 +46,8 @@ from ordersaga.adapters.order_counts import SETTLE, OrderCounts
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.readmodels.operations import stock_levels, throughput
-from ordersaga.services.simulation import NEXT_STEP, NOT_FINAL
+from ordersaga.services.recovery import NOT_FINAL
+from ordersaga.services.simulation import NEXT_STEP
 
 LIMIT = 1.5  # the bar: every call within 1.5× its cost on the empty store
 CANCELLED_SHARE = 0.15
@@ -133,11 +134,8 @@ def query_shapes(db: Database[Document], recent_ids: list[str]) -> dict[str, Cal
     return {
         "get by id (order-status, every step)": lambda: orders.get(some),
         "by idempotency key (place-order)": lambda: orders.find_by_idempotency_key("none"),
-        "guarded status write, no match (every step)": lambda: orders.advance(
-            some, OrderStatus.PENDING, "bench-none"
-        ),
-        "set once, no match (reserve-stock)": lambda: orders.set_if_unset(
-            "missing", "stock_released_by", "x"
+        "guarded status write, no match (every step)": lambda: orders.record(
+            some, "bench-none", [], status=None, guard={"status": "none"}
         ),
         "stale PENDING (reconcile)": lambda: orders.find_stale([OrderStatus.PENDING.value], ago),
         "stale in flight (reconcile)": lambda: orders.find_stale(
@@ -148,16 +146,16 @@ def query_shapes(db: Database[Document], recent_ids: list[str]) -> dict[str, Cal
             ago - timedelta(minutes=1) - SETTLE, ago
         ),
         "due deliveries (simulate)": lambda: orders.find_stale(moving, ago, 200),
-        "timed-out sagas (simulate)": lambda: orders.find_stale(
+        "timed-out sagas (reconcile)": lambda: orders.find_stale(
             [s.value for s in NOT_FINAL], ago, 200
         ),
-        "holders by id and status (simulate, reconcile)": lambda: orders.find_in(
+        "holders by id and status (reconcile)": lambda: orders.find_in(
             holders, [OrderStatus.CANCELLED.value]
         ),
         "orders per status (ops-summary)": lambda: counts.current(utcnow()),
         "throughput window (ops-summary)": lambda: throughput(db, utcnow()),
         "stock levels (ops-summary)": lambda: stock_levels(db),
-        "stock holders (simulate, reconcile)": stock.holding_orders,
+        "stock holders (reconcile)": stock.holding_orders,
     }
 
 

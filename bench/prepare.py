@@ -28,7 +28,9 @@ from ordersaga.domain.models import (
     utcnow,
 )
 from ordersaga.domain.order_ids import new_order_id
-from ordersaga.services.simulation import Timing, progress_deliveries, settle_delivered_stock
+from ordersaga.domain.saga import HAPPY_PATH
+from ordersaga.services.reconcile import repair_stock
+from ordersaga.services.simulation import Timing, progress_deliveries
 
 HISTORY_BATCH = 2000
 CATCH_UP_ROUNDS = 50
@@ -50,7 +52,7 @@ def historic_order(
     lines = [
         OrderLine(sku=i.sku, name=i.name, quantity=1, unit_price_cents=i.price_cents) for i in items
     ]
-    statuses = list(OrderStatus)[:6]  # PENDING … DELIVERED
+    statuses = list(HAPPY_PATH)
     if cancelled:
         statuses = [OrderStatus.PENDING, OrderStatus.STOCK_RESERVED, OrderStatus.CANCELLED]
     history = [
@@ -119,10 +121,10 @@ def deliver_in_flight(db: Database[Document], stream: EventStream) -> int:
     delivered = 0
     for _ in range(CATCH_UP_ROUNDS):
         later = utcnow() + timedelta(days=1)
-        events = progress_deliveries(orders, stock, Timing(), later)
+        events = progress_deliveries(orders, Timing(), later)
         if not events:
             break
         stream.append(events)
         delivered += sum(1 for e in events if e.type is EventType.ORDER_COMPLETED)
-    settle_delivered_stock(orders, stock)
+    repair_stock(orders, stock)
     return delivered

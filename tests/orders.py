@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ordersaga.adapters.mongo import OrderRepository
+from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import (
     Customer,
     HistoryEntry,
@@ -10,6 +12,7 @@ from ordersaga.domain.models import (
     OrderStatus,
     utcnow,
 )
+from ordersaga.domain.saga import announced_status
 
 
 def an_order(
@@ -35,3 +38,18 @@ def an_order(
         created_at=now,
         updated_at=now,
     )
+
+
+def move(
+    orders: OrderRepository, order_id: str, target: OrderStatus, *, reason: str | None = None
+) -> bool:
+    """Move a stored order to `target` through the guarded write, as a step would (with a
+    made-up cause); False when the state machine does not allow it from where the order is."""
+    cause = SagaEvent.new(EventType.ORDER_PLACED, order_id)
+    types = [t for t in EventType if announced_status(t) is target]
+    announcer = (
+        cause.follow_up(types[0])
+        if types
+        else cause.follow_up(EventType.DELIVERY_PROGRESSED, {"status": target.value})
+    )
+    return orders.record(order_id, cause.id, [announcer], status=target, reason=reason)

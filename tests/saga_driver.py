@@ -16,39 +16,40 @@ from connector.invoke import Outcome
 from connector.ledger import Ledger
 from connector.processing import EntryProcessor, RetryPolicy
 from ordersaga.adapters.mongo import OrderRepository
+from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.events import SagaEvent
+from ordersaga.domain.saga import EventType, steps_on
+from ordersaga.services import delivery, payment, stock
 from ordersaga.services.dead_letters import DeadLetter
-from ordersaga.services.delivery import dispatch_delivery
-from ordersaga.services.stock import handle_stock_event
+from ordersaga.services.steps import Handlers, Stores, run_step
 
-ROUTES = {
-    "order.placed": ("reserve-stock",),
-    "delivery.failed": ("reserve-stock",),
-    "order.cancelled": ("reserve-stock",),
-    "stock.reserved": ("dispatch-delivery",),
+# The saga functions and their steps, as their handler modules wire them.
+FUNCTIONS: dict[str, Handlers] = {
+    "reserve-stock": stock.HANDLERS,
+    "payment": payment.HANDLERS,
+    "dispatch-delivery": delivery.HANDLERS,
 }
 
 
 @dataclass
 class InProcessSteps:
-    """reserve-stock and dispatch-delivery called directly (no delivery ever fails)."""
+    """The saga functions called directly (no payment declined, no delivery failed)."""
 
     orders: OrderRepository
     stock: StockRepository
     calls: list[tuple[str, str]] = field(default_factory=list)  # (function, event type)
 
     def subscribers(self, event_type: str) -> tuple[str, ...]:
-        """The functions of `ROUTES` for this event type."""
-        return ROUTES.get(event_type, ())
+        """The functions the saga table has handle this event type."""
+        return tuple(step.function for step in steps_on(EventType(event_type)))
 
     def invoke(self, function: str, body: bytes) -> Outcome:
         """Run the step on the event in `body`; its follow-ups as a successful outcome."""
         event = SagaEvent.model_validate(json.loads(body))
         self.calls.append((function, event.type.value))
-        if function == "reserve-stock":
-            return Outcome(ok=True, events=handle_stock_event(event, self.orders, self.stock))
-        return Outcome(ok=True, events=dispatch_delivery(event, self.orders, 0.0))
+        stores = Stores(self.orders, self.stock, Settings())
+        return Outcome(ok=True, events=run_step(function, FUNCTIONS[function], event, stores))
 
 
 class NoLetters:
@@ -83,7 +84,7 @@ class SagaDriver:
         )
         processed = 0
         while deliveries := self.ledger.read_new(10, 0):
-            for delivery in deliveries:
-                process(delivery)
+            for entry in deliveries:
+                process(entry)
                 processed += 1
         return processed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from ordersaga.adapters.order_counts import start_if_empty
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import Unavailable
+from ordersaga.domain.events import SagaEvent, status_after
 from ordersaga.domain.models import MenuItem, Order, OrderStatus, utcnow
 from ordersaga.domain.state_machine import sources_of
 
@@ -193,48 +194,46 @@ class OrderRepository:
         docs = self.collection.find({"final_at": {"$gt": after, "$lte": upto}}).sort("final_at", 1)
         return [Order.model_validate(doc) for doc in docs]
 
-    def advance(
+    def record(
         self,
         order_id: str,
-        target: OrderStatus,
-        event_id: str,
+        cause_id: str,
+        answers: Sequence[SagaEvent],
         *,
+        status: OrderStatus | None = None,
         at: datetime | None = None,
         reason: str | None = None,
         fields: Document | None = None,
         guard: Document | None = None,
     ) -> bool:
-        """Move the order to `target` if the state machine allows it from where it is now.
+        """Record the events a step answered to `cause_id`, with the step's change, in one write.
 
-        One status-guarded write (`{_id, status: {$in: sources_of(target)}}` plus `guard`) that
-        sets the status, `updated_at`, `cancel_reason` and `fields`, and appends the history
-        entry for `event_id`; a final status also sets `final_at`, the time of this write (not
-        `at`, which may be back-dated), which `OrderCounts` counts by. False when the order is
-        elsewhere (a repeat or a lost race).
+        The write is guarded: it happens once per cause (`answered.<cause_id>` absent), and when
+        the step moves the order to `status`, only from a status the state machine allows it
+        from (`sources_of`), plus `guard`. With a status it also sets `updated_at` (`at`, which
+        may be back-dated), `cancel_reason`, and appends the history entry of the answer that
+        announces the status; a final status sets `final_at`, the time of this write, which
+        `OrderCounts` counts by. False when the order is elsewhere: a repeat, or a lost race.
         """
-        now = at or utcnow()
-        entry: Document = {"status": target.value, "at": now, "event_id": event_id}
-        changes: Document = {"status": target.value, "updated_at": now, **(fields or {})}
-        if target.is_final:
-            changes["final_at"] = utcnow()
-        if reason is not None:
-            entry["reason"] = reason
-            if target is OrderStatus.CANCELLED:
-                changes["cancel_reason"] = reason
-        query: Document = {
-            **(guard or {}),
-            "_id": order_id,
-            "status": {"$in": [status.value for status in sources_of(target)]},
-        }
-        result = self.collection.update_one(query, {"$set": changes, "$push": {"history": entry}})
-        return result.modified_count == 1
-
-    def set_if_unset(self, order_id: str, field: str, value: str) -> bool:
-        """Set `field` once (only while it is null or missing); False if it already had a value."""
-        result = self.collection.update_one(
-            {"_id": order_id, field: None}, {"$set": {field: value}}
-        )
-        return result.modified_count == 1
+        answered = f"answered.{cause_id}"
+        changes: Document = {answered: [event.model_dump() for event in answers], **(fields or {})}
+        query: Document = {"_id": order_id, answered: {"$exists": False}}
+        update: Document = {"$set": changes}
+        if status is not None:
+            now = at or utcnow()
+            announcer = next(event for event in answers if status_after(event) is status)
+            entry: Document = {"status": status.value, "at": now, "event_id": announcer.id}
+            changes.update(status=status.value, updated_at=now)
+            if status.is_final:
+                changes["final_at"] = utcnow()
+            if reason is not None:
+                entry["reason"] = reason
+                if status is OrderStatus.CANCELLED:
+                    changes["cancel_reason"] = reason
+            query["status"] = {"$in": [source.value for source in sources_of(status)]}
+            update["$push"] = {"history": entry}
+        query.update(guard or {})
+        return self.collection.update_one(query, update).modified_count == 1
 
     def find_in(self, order_ids: Iterable[str], statuses: Iterable[str]) -> list[Order]:
         """The orders among `order_ids` that are in one of `statuses`.

@@ -122,16 +122,22 @@ class Settings(BaseSettings):
 
     # dispatch-delivery: share of orders whose delivery fails (decided per order id, 0..1).
     delivery_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # payment: share of orders the simulated payment provider declines (per order id, 0..1).
+    payment_decline_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     # refill: skus below the threshold are topped up to the target (0: their initial stock).
     refill_threshold: int = Field(default=5, ge=0)
     refill_target: int = Field(default=0, ge=0)
-    # simulate: seconds from one delivery step to the next, synthetic orders per minute, and
-    # how long a saga may sit in one non-final status before it is cancelled.
+    # simulate: seconds from one delivery step to the next, and synthetic orders per minute.
     sim_preparing_after_s: float = Field(default=20.0, ge=0)
     sim_in_transit_after_s: float = Field(default=40.0, ge=0)
     sim_delivered_after_s: float = Field(default=60.0, ge=0)
     sim_order_rate: int = Field(default=0, ge=0, le=600)
+    # reconcile: how long a saga may sit in one status that is not final before it times out;
+    # how long an order must be untouched before its trail is checked against the stream; and
+    # how far back the orders that became final are looked at.
     saga_timeout_s: float = Field(default=300.0, gt=0)
+    reconcile_stale_seconds: float = Field(default=30.0, ge=0)
+    reconcile_window_seconds: float = Field(default=3600.0, gt=0)
 
     # Where browsers load the web UI (scheme://host[:port]); notify allows this Origin by
     # default. Empty: http://127.0.0.1 and http://localhost on FRONTEND_PORT.

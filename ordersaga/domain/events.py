@@ -4,32 +4,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
-from enum import StrEnum
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ordersaga.domain.models import OrderStatus, utcnow
+from ordersaga.domain.saga import EventType as EventType
+from ordersaga.domain.saga import OrderStatus, announced_status
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (naive datetimes are never stored)."""
+    return datetime.now(UTC)
+
 
 # Follow-up event ids are derived from their cause, so a duplicate invocation of a step
 # answers with the very same events and every consumer can drop the repeat by id.
 _EVENT_NAMESPACE = uuid.UUID("6b1f5c2e-8f3a-4c1d-9a57-0d2e7f4b9c11")
-
-
-class EventType(StrEnum):
-    """Every event of the saga; the value is the `topic` a function subscribes to."""
-
-    ORDER_PLACED = "order.placed"
-    STOCK_RESERVED = "stock.reserved"
-    STOCK_REJECTED = "stock.rejected"
-    STOCK_RELEASED = "stock.released"
-    STOCK_REFILLED = "stock.refilled"
-    DELIVERY_DISPATCHED = "delivery.dispatched"
-    DELIVERY_FAILED = "delivery.failed"
-    DELIVERY_PROGRESSED = "delivery.progressed"
-    ORDER_CANCELLED = "order.cancelled"
-    ORDER_COMPLETED = "order.completed"
 
 
 class SagaEvent(BaseModel):
@@ -37,14 +28,21 @@ class SagaEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(min_length=1, max_length=64)
+    # Letters, digits, - and _ only: an id is also a field name on the order (`answered`).
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     type: EventType
     order_id: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
     causation_id: str | None = None
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field(default_factory=utcnow, validate_default=True)
     # The saga's W3C trace context (ordersaga.tracing); follow-ups carry their cause's.
     traceparent: str = Field(default="", max_length=128)
+
+    @field_validator("at")
+    @classmethod
+    def _to_milliseconds(cls, at: datetime) -> datetime:
+        # As MongoDB keeps it: an answer read back from the order equals the one first sent.
+        return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
     @classmethod
     def new(
@@ -134,16 +132,6 @@ class FunctionResult(BaseModel):
     events: list[SagaEvent] = Field(default_factory=list)
 
 
-# The order status an event announces, for projections and notify; None when it is no change.
-_STATUS_OF: dict[EventType, OrderStatus] = {
-    EventType.ORDER_PLACED: OrderStatus.PENDING,
-    EventType.STOCK_RESERVED: OrderStatus.STOCK_RESERVED,
-    EventType.DELIVERY_DISPATCHED: OrderStatus.DISPATCHED,
-    EventType.ORDER_CANCELLED: OrderStatus.CANCELLED,
-    EventType.ORDER_COMPLETED: OrderStatus.DELIVERED,
-}
-
-
 def status_after(event: SagaEvent) -> OrderStatus | None:
     """The order status that `event` announces (`delivery.progressed` carries it in `data`)."""
     if event.type is EventType.DELIVERY_PROGRESSED:
@@ -151,4 +139,4 @@ def status_after(event: SagaEvent) -> OrderStatus | None:
             return OrderStatus(event.data.get("status", ""))
         except ValueError:
             return None
-    return _STATUS_OF.get(event.type)
+    return announced_status(event.type)

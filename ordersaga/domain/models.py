@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
@@ -18,7 +17,9 @@ from pydantic import (
     computed_field,
 )
 
-from ordersaga.domain.stock import Shortage
+from ordersaga.domain.events import SagaEvent
+from ordersaga.domain.events import utcnow as utcnow
+from ordersaga.domain.saga import OrderStatus as OrderStatus
 
 MAX_LINES = 20
 MAX_QUANTITY = 50
@@ -51,28 +52,6 @@ LongText = Annotated[
     AfterValidator(_plain_text),
 ]
 NoteText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_plain_lines)]
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC (naive datetimes are never stored)."""
-    return datetime.now(UTC)
-
-
-class OrderStatus(StrEnum):
-    """Where an order is in its saga; DELIVERED and CANCELLED are final."""
-
-    PENDING = "PENDING"
-    STOCK_RESERVED = "STOCK_RESERVED"
-    DISPATCHED = "DISPATCHED"
-    PREPARING = "PREPARING"
-    IN_TRANSIT = "IN_TRANSIT"
-    DELIVERED = "DELIVERED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def is_final(self) -> bool:
-        """True for the states a saga ends in."""
-        return self in (OrderStatus.DELIVERED, OrderStatus.CANCELLED)
 
 
 class Strict(BaseModel):
@@ -176,6 +155,15 @@ class Delivery(BaseModel):
     dispatched_at: datetime | None = None
 
 
+class Payment(BaseModel):
+    """The authorisation of an order's total, and its refund when the saga failed after it."""
+
+    authorisation: str
+    amount_cents: int
+    authorised_at: datetime
+    refunded_at: datetime | None = None
+
+
 class Order(BaseModel):
     """An order document: lines, customer, current status and the history behind it."""
 
@@ -196,11 +184,12 @@ class Order(BaseModel):
     placed_event_id: str
     created_at: datetime
     updated_at: datetime
-    # Saga bookkeeping, not shown to customers: the event whose compensation released this
-    # order's stock (set once, so a release happens and is announced once), and why stock was
-    # refused (so a repeated `order.placed` answers the same `stock.rejected`).
-    stock_released_by: str | None = None
-    shortage: Shortage | None = None
+    # Saga bookkeeping, not shown to customers: the follow-up events each step answered,
+    # keyed by the id of the event it answered, written in the same guarded write as the
+    # step's effect (ordersaga.services.steps). A repeated event is answered from here and
+    # recovery re-announces from here.
+    answered: dict[str, list[SagaEvent]] = Field(default_factory=dict)
+    payment: Payment | None = None
     # When the order became final, by the writer's clock (orders are counted by it).
     final_at: datetime | None = None
 
@@ -209,6 +198,3 @@ class Order(BaseModel):
         entries = [e for e in self.history if status is None or e.status is status]
         return entries[-1] if entries else None
 
-    def passed_through(self, event_id: str) -> bool:
-        """Whether the event `event_id` already moved this order (its history records it)."""
-        return any(entry.event_id == event_id for entry in self.history)

@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 from pydantic import ValidationError as PydanticValidationError
 
+from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.secrets import secret_problem
 from ordersaga.adapters.settings import get_settings
+from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.errors import Unavailable
 from ordersaga.domain.events import SagaEvent
 from ordersaga.entrypoints.http import (
@@ -22,6 +24,7 @@ from ordersaga.entrypoints.http import (
     validation_failed,
 )
 from ordersaga.entrypoints.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from ordersaga.services.steps import Handlers, Stores, run_step
 
 Step = Callable[[SagaEvent], list[SagaEvent]]
 
@@ -48,3 +51,21 @@ def saga_step(step: Step) -> Handler:
         return json_response(200, {"events": [e.to_json() for e in follow_ups]})
 
     return http_function({"POST": on_post})
+
+
+# Every saga function loaded in this process, by name, with its steps; a test checks them
+# against the saga table.
+SAGA_FUNCTIONS: dict[str, Handlers] = {}
+
+
+def saga_function(name: str, handlers: Handlers) -> Handler:
+    """`handle(event, context)` of the saga function `name`, running its steps (`handlers`)."""
+    SAGA_FUNCTIONS[name] = handlers
+
+    def step(event: SagaEvent) -> list[SagaEvent]:
+        settings = get_settings()
+        db = get_database(settings)
+        stores = Stores(OrderRepository(db), StockRepository(db), settings)
+        return run_step(name, handlers, event, stores)
+
+    return saga_step(step)

@@ -38,4 +38,6 @@ def scheduled_function(name: str, run: Handler) -> Handler:
             return json_response(200, claim.skipped_body())
         return run(event, context)
 
-    return http_function({"POST": on_call, "GET": on_call})
+    # POST only: a run changes things, and cron (OpenFaaS' cron-connector, the local gateway's)
+    # posts; a GET from a link or a crawler gets 405.
+    return http_function({"POST": on_call})

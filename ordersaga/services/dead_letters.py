@@ -26,10 +26,10 @@ from ordersaga.adapters.mongo import Document, OrderRepository, get_database
 from ordersaga.adapters.redis_stream import REDRIVE_FIELD, append_entry, get_redis
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import NotFound, Unavailable
-from ordersaga.domain.events import EventType, SagaEvent, status_after
-from ordersaga.domain.models import Order, OrderStatus, utcnow
+from ordersaga.domain.events import SagaEvent, status_after
+from ordersaga.domain.models import Order, utcnow
 from ordersaga.domain.responses import DeadLetterDetail, DeadLetterSummary, ReplayResult
-from ordersaga.domain.state_machine import HAPPY_PATH
+from ordersaga.domain.saga import rank, stage_of
 
 BODY_EXCERPT_CHARS = 500
 COPY_MAXLEN = 10_000
@@ -148,24 +148,12 @@ class DeadLetter(BaseModel):
         return DeadLetterDetail.model_validate(self, from_attributes=True)
 
 
-# The order status an event belongs to: the state the order is in when the event is its news.
-_STAGE_OF: dict[EventType, OrderStatus] = {
-    EventType.DELIVERY_FAILED: OrderStatus.STOCK_RESERVED,
-    EventType.STOCK_REJECTED: OrderStatus.CANCELLED,
-    EventType.STOCK_RELEASED: OrderStatus.CANCELLED,
-}
-
-
-def _rank(status: OrderStatus) -> int:
-    return HAPPY_PATH.index(status) if status in HAPPY_PATH else len(HAPPY_PATH)
-
-
 def outdated_by(event: SagaEvent, order: Order) -> str | None:
     """Why replaying `event` would append events older than the order's state; None if not."""
-    stage = status_after(event) or _STAGE_OF.get(event.type)
+    stage = status_after(event) or stage_of(event.type)
     if stage is None or stage is order.status:
         return None
-    if order.status.is_final or _rank(order.status) > _rank(stage):
+    if order.status.is_final or rank(order.status) > rank(stage):
         return f"the order is already {order.status.value}, past this {event.type.value}"
     return None
 

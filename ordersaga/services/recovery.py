@@ -14,74 +14,18 @@ from datetime import datetime, timedelta
 from ordersaga.adapters.mongo import OrderRepository, ScanPosition
 from ordersaga.adapters.order_counts import SETTLE
 from ordersaga.adapters.redis_stream import EventStream, entry_order
-from ordersaga.adapters.stock import StockRepository
-from ordersaga.domain.events import EventType, SagaEvent, caused_by
-from ordersaga.domain.models import HistoryEntry, Order, OrderStatus
-from ordersaga.services.delivery import FAILURE_REASON
+from ordersaga.domain.events import SagaEvent, caused_by, derived_id
+from ordersaga.domain.models import Order, OrderStatus
+from ordersaga.domain.saga import STAGES, EventType, steps_on
 from ordersaga.services.ordering import placed_event
-from ordersaga.services.stock import lines_data
 
 log = logging.getLogger(__name__)
 
 
-def cancelled_event(order: Order) -> SagaEvent | None:
-    """The `order.cancelled` recorded in the order's history, rebuilt with its id and reason."""
-    entry = order.last_entry(OrderStatus.CANCELLED)
-    if entry is None:
-        return None
-    return SagaEvent(
-        id=entry.event_id,
-        type=EventType.ORDER_CANCELLED,
-        order_id=order.order_id,
-        data={"reason": entry.reason or order.cancel_reason or ""},
-        at=entry.at,
-    )
-
-
 def announcements(order: Order) -> list[SagaEvent]:
-    """The events that announced each status in the order's history, rebuilt with their ids.
-
-    Only events rebuilt with exactly the id the history records are returned (the others
-    could not be told apart from new ones): `order.placed`, `stock.reserved`,
-    `delivery.dispatched`, every `delivery.progressed`, `order.completed` and `order.cancelled`.
-    """
-    events: list[SagaEvent] = []
-    previous: HistoryEntry | None = None
-    for entry in order.history:
-        for event in _announcing(order, entry, previous):
-            if event.type is EventType.ORDER_COMPLETED or event.id == entry.event_id:
-                events.append(event)
-        previous = entry
-    return events
-
-
-def _announcing(
-    order: Order, entry: HistoryEntry, previous: HistoryEntry | None
-) -> list[SagaEvent]:
-    status, at = entry.status, entry.at
-    if status is OrderStatus.PENDING:
-        return [placed_event(order)]
-    if status is OrderStatus.CANCELLED:
-        cancelled = cancelled_event(order)
-        return [cancelled] if cancelled is not None else []
-    if previous is None:
-        return []
-    cause = previous.event_id
-    if status is OrderStatus.STOCK_RESERVED:
-        return [
-            caused_by(cause, EventType.STOCK_RESERVED, order.order_id, lines_data(order), at=at)
-        ]
-    if status is OrderStatus.DISPATCHED:
-        if order.delivery is None:
-            return []
-        data = {"courier": order.delivery.courier, "eta_minutes": order.delivery.eta_minutes}
-        return [caused_by(cause, EventType.DELIVERY_DISPATCHED, order.order_id, data, at=at)]
-    progressed = caused_by(
-        cause, EventType.DELIVERY_PROGRESSED, order.order_id, {"status": status.value}, at=at
-    )
-    if status is not OrderStatus.DELIVERED:
-        return [progressed]
-    return [progressed, caused_by(entry.event_id, EventType.ORDER_COMPLETED, order.order_id, at=at)]
+    """Every event of the order's saga, as recorded: its `order.placed`, then what each step
+    answered (`Order.answered`), in the order the steps wrote."""
+    return [placed_event(order), *(event for events in order.answered.values() for event in events)]
 
 
 def missing_announcements(order: Order, stream: EventStream) -> list[SagaEvent]:
@@ -156,74 +100,64 @@ def reemit_missing_announcements(
     return reemitted
 
 
-def reemit_unreleased_cancellations(
-    orders: OrderRepository,
-    stock: StockRepository,
-    stream: EventStream,
-    older_than: timedelta,
-    now: datetime,
-) -> list[str]:
-    """Re-append `order.cancelled` for cancelled orders that still hold stock; returns their ids.
+def _answer_ids(driver_id: str, event_type: EventType, depth: int = 2) -> list[str]:
+    """The ids of what the steps driven by an event may answer, and (to `depth`) what the
+    steps driven by those answers may answer: follow-up ids depend only on their cause's id
+    and their type (`SagaEvent.follow_up`)."""
+    ids: list[str] = []
+    for step in steps_on(event_type):
+        for answer in step.answers:
+            answer_id = derived_id(driver_id, answer.value)
+            ids.append(answer_id)
+            if depth > 1:
+                ids.extend(_answer_ids(answer_id, answer, depth - 1))
+    return list(dict.fromkeys(ids))
 
-    A time-out cancel whose event was lost would otherwise keep its stock reserved for ever.
-    One whose `order.cancelled` is on the stream, since before `older_than`, is re-driven:
-    its release was lost with the data store's write, or never ran.
-    """
-    holders = stock.holding_orders()
-    if not holders:
-        return []
-    cutoff = now - older_than
-    events = [
-        event
-        for order in orders.find_in(holders, [OrderStatus.CANCELLED.value])
-        if order.updated_at < cutoff and (event := cancelled_event(order)) is not None
-    ]
-    announced = stream.append_missing(events) if events else []
-    if announced:
-        log.info("re-published order.cancelled for %d orders holding stock", len(announced))
-    on_stream = [event for event in events if event not in announced]
-    seen = stream.known([event.id for event in on_stream]) if on_stream else {}
-    redriven = [
-        event
-        for event in on_stream
-        if (at := seen.get(event.id)) is not None
-        and entry_order(at)[0] < cutoff.timestamp() * 1000
-        and stream.redrive(event, at) is not None
-    ]
-    if redriven:
-        log.warning("re-drove order.cancelled for %d orders still holding stock", len(redriven))
-    return [event.order_id for event in [*announced, *redriven]]
+
+# The statuses a connector-driven step moves an order out of (the others are final, or moved
+# by the kitchen and couriers of `simulate`).
+DRIVEN = [
+    stage.status for stage in STAGES if steps_on(stage.announced_by) and not stage.status.is_final
+]
+NOT_FINAL = [status for status in OrderStatus if not status.is_final]
+
+
+def timed_out_event(order: Order, at: datetime) -> SagaEvent:
+    """The `order.timed_out` of an order where it is now; its id follows from the order's last
+    event, so the same time-out is the same event however often it is made."""
+    last = order.last_entry()
+    cause_id = last.event_id if last else order.placed_event_id
+    data = {"status": order.status.value, "reason": f"timed out in {order.status.value}"}
+    return caused_by(cause_id, EventType.ORDER_TIMED_OUT, order.order_id, data, at=at)
 
 
 def lost_step_evidence(order: Order) -> list[tuple[SagaEvent, list[str]]]:
     """The events that drive the order's next step, each with the follow-ups that prove it ran.
 
     A step appends its follow-ups only after its write was acknowledged, so one of them on the
-    stream while the order shows no sign of the write means the data store lost it: a PENDING
-    order whose `order.placed` was answered (`stock.reserved`, or the rejection's
-    `order.cancelled`); a STOCK_RESERVED order whose `stock.reserved` was answered with
-    `delivery.dispatched`, or whose `delivery.failed` was compensated.
+    stream while the order has no record of the step means the data store lost the write. The
+    driver is the event that announced the order's status; when its step's answer is recorded
+    and drives a compensation (a decline, a failed delivery), that answer is the driver. Any
+    order that is not final may also have lost the compensation of its time-out.
     """
-    if order.status is OrderStatus.PENDING:
-        placed = placed_event(order)
-        proof = [
-            placed.follow_up(t).id for t in (EventType.STOCK_RESERVED, EventType.ORDER_CANCELLED)
-        ]
-        return [(placed, proof)]
+    if order.status.is_final:
+        return []
+    evidence: list[tuple[SagaEvent, list[str]]] = []
     last = order.last_entry()
-    if order.status is not OrderStatus.STOCK_RESERVED or last is None:
-        return []
-    reserved = next((e for e in announcements(order) if e.id == last.event_id), None)
-    if reserved is None or reserved.type is not EventType.STOCK_RESERVED:
-        return []
-    failed = reserved.follow_up(EventType.DELIVERY_FAILED, {"reason": FAILURE_REASON})
-    compensated = [
-        failed.follow_up(t).id for t in (EventType.ORDER_CANCELLED, EventType.STOCK_RELEASED)
-    ]
-    return [
-        (reserved, [reserved.follow_up(EventType.DELIVERY_DISPATCHED).id]),
-        (failed, compensated),
-    ]
+    events = {event.id: event for event in announcements(order)}
+    driver = events.get(last.event_id) if last else None
+    if order.status in DRIVEN and driver is not None:
+        if driver.id not in order.answered:
+            evidence.append((driver, _answer_ids(driver.id, driver.type)))
+        else:
+            evidence.extend(
+                (answer, _answer_ids(answer.id, answer.type))
+                for answer in order.answered[driver.id]
+                if steps_on(answer.type) and answer.id not in order.answered
+            )
+    timed_out = timed_out_event(order, order.updated_at)
+    evidence.append((timed_out, _answer_ids(timed_out.id, timed_out.type)))
+    return evidence
 
 
 def redrive_lost_steps(
@@ -243,7 +177,7 @@ def redrive_lost_steps(
     ids they saw. Returns order id → the type of the event re-driven.
     """
     redriven: dict[str, str] = {}
-    stale = [OrderStatus.PENDING.value, OrderStatus.STOCK_RESERVED.value]
+    stale = [status.value for status in NOT_FINAL]
     for order in orders.find_stale(stale, now - older_than, limit):
         for driver, proof in lost_step_evidence(order):
             known = stream.known([driver.id, *proof])

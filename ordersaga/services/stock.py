@@ -1,7 +1,6 @@
-"""reserve-stock: reserve an order's stock all-or-nothing, and give it back when the saga fails.
-
-Every answer is derived from MongoDB (the order and its stock holds), so a repeated event gets
-the same follow-up events (same ids) and changes nothing.
+"""reserve-stock: hold an order's stock all-or-nothing, give it back when the saga fails, and
+count it as delivered when the order arrives. Its steps are in `HANDLERS`; which events it
+handles is written in `ordersaga.domain.saga`.
 """
 
 from __future__ import annotations
@@ -9,18 +8,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from ordersaga.adapters.mongo import OrderRepository
 from ordersaga.adapters.stock import StockRepository
-from ordersaga.domain.errors import NotFound, ValidationFailed
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Order, OrderStatus
 from ordersaga.domain.stock import Shortage, StockLine, shortage_reason
 from ordersaga.metrics import STOCK_HOLDS_REFUSED
+from ordersaga.services.steps import NOTHING, Decision, Handlers, StepHandler, Stores
 
 log = logging.getLogger(__name__)
-
-S = OrderStatus
-E = EventType
 
 
 def stock_lines(order: Order) -> list[StockLine]:
@@ -34,15 +29,6 @@ def stock_lines(order: Order) -> list[StockLine]:
 def lines_data(order: Order) -> dict[str, list[dict[str, object]]]:
     """`{"lines": [{"sku", "quantity"}]}`, the data of stock.reserved and stock.released."""
     return {"lines": [line.model_dump() for line in stock_lines(order)]}
-
-
-def _known_order(orders: OrderRepository, event: SagaEvent) -> Order:
-    """The order an event is about; an unknown one is refused (404), so it leaves a dead letter."""
-    order = orders.get(event.order_id)
-    if order is None:
-        log.warning(f"{event.type.value} for an unknown order", extra={"order_id": event.order_id})
-        raise NotFound(f"no order has id {event.order_id[:64]}", "order_id")
-    return order
 
 
 def reserve_lines(stock: StockRepository, order_id: str, lines: list[StockLine]) -> Shortage | None:
@@ -62,117 +48,83 @@ def release_lines(stock: StockRepository, order_id: str, lines: Iterable[StockLi
     return sum(stock.release(line.sku, order_id, line.quantity) for line in lines)
 
 
-def _rejection(placed: SagaEvent, shortage: Shortage) -> list[SagaEvent]:
-    return [
-        placed.follow_up(
-            E.STOCK_REJECTED, {"reason": "out_of_stock", "short": [shortage.model_dump()]}
-        ),
-        placed.follow_up(E.ORDER_CANCELLED, {"reason": shortage_reason(shortage)}),
-    ]
+def release_order(order: Order, stores: Stores) -> None:
+    """Give back whatever the order still holds (nothing when it holds nothing)."""
+    release_lines(stores.stock, order.order_id, stock_lines(order))
 
 
-def _earlier_answer(placed: SagaEvent, order: Order) -> list[SagaEvent]:
-    """What reserve-stock answered the first time it saw `placed`, read from the order."""
-    reserved = placed.follow_up(E.STOCK_RESERVED, lines_data(order))
-    if order.passed_through(reserved.id):
-        return [reserved]
-    rejection = _rejection(placed, order.shortage) if order.shortage else []
-    if rejection and order.passed_through(rejection[1].id):
-        return rejection
-    return []
+def deliver_stock(order: Order, stock: StockRepository) -> None:
+    """Move what a delivered order holds from reserved to delivered (once per sku)."""
+    for line in stock_lines(order):
+        stock.deliver(line.sku, order.order_id, line.quantity)
 
 
-def on_order_placed(
-    placed: SagaEvent, orders: OrderRepository, stock: StockRepository
-) -> list[SagaEvent]:
+def reserve(placed: SagaEvent, order: Order, stores: Stores) -> Decision:
     """Reserve the order's stock → `stock.reserved`, or `stock.rejected` + `order.cancelled`."""
-    order = _known_order(orders, placed)
-    if order.status is not S.PENDING:
-        return _settle_repeat(placed, order, stock)
-    shortage = reserve_lines(stock, order.order_id, stock_lines(order))
+    if order.status is not OrderStatus.PENDING:
+        return NOTHING  # cancelled (timed out) before its stock was reserved
+    shortage = reserve_lines(stores.stock, order.order_id, stock_lines(order))
     if shortage is None:
-        reserved = placed.follow_up(E.STOCK_RESERVED, lines_data(order))
-        if orders.advance(order.order_id, S.STOCK_RESERVED, reserved.id):
-            return [reserved]
+        return Decision(
+            (placed.follow_up(EventType.STOCK_RESERVED, lines_data(order)),),
+            status=OrderStatus.STOCK_RESERVED,
+        )
+    STOCK_HOLDS_REFUSED.labels(shortage.sku).inc()
+    reason = shortage_reason(shortage)
+    rejected = placed.follow_up(
+        EventType.STOCK_REJECTED, {"reason": "out_of_stock", "short": [shortage.model_dump()]}
+    )
+    cancelled = placed.follow_up(EventType.ORDER_CANCELLED, {"reason": reason})
+    return Decision((rejected, cancelled), status=OrderStatus.CANCELLED, reason=reason)
+
+
+def _cancellation(cause: SagaEvent, order: Order, reason: str) -> Decision:
+    """Cancel the order for `reason`, announcing the release of what it held."""
+    if order.status.is_final:
+        return NOTHING  # cancelled for another cause, whose compensation releases
+    answers = [cause.follow_up(EventType.ORDER_CANCELLED, {"reason": reason})]
+    if order.status is not OrderStatus.PENDING:
+        answers.insert(0, cause.follow_up(EventType.STOCK_RELEASED, lines_data(order)))
+    return Decision(tuple(answers), status=OrderStatus.CANCELLED, reason=reason)
+
+
+def compensate_failure(failed: SagaEvent, order: Order, stores: Stores) -> Decision:
+    """A later step failed (`payment.declined`, `delivery.failed`): release and cancel."""
+    if failed.type is EventType.PAYMENT_DECLINED:
+        reason = "payment declined"
     else:
-        STOCK_HOLDS_REFUSED.labels(shortage.sku).inc()
-        rejection = _rejection(placed, shortage)
-        reason = shortage_reason(shortage)
-        fields = {"shortage": shortage.model_dump()}
-        if orders.advance(
-            order.order_id, S.CANCELLED, rejection[1].id, reason=reason, fields=fields
-        ):
-            return rejection
-    # Another delivery of this event, or a time-out cancel, moved the order meanwhile.
-    current = orders.get(order.order_id)
-    return _settle_repeat(placed, current or order, stock)
+        reason = f"delivery failed: {failed.data.get('reason') or 'unknown'}"
+    return _cancellation(failed, order, reason)
 
 
-def _settle_repeat(placed: SagaEvent, order: Order, stock: StockRepository) -> list[SagaEvent]:
-    """Answer a repeated `order.placed`; give back holds the order can no longer use."""
-    answer = _earlier_answer(placed, order)
-    if not answer and order.status is S.CANCELLED:
-        # Cancelled (timed out) while this step was reserving: what it took would leak.
-        held = stock.held_skus(order.order_id, (line.sku for line in order.lines))
-        release_lines(stock, order.order_id, (ln for ln in stock_lines(order) if ln.sku in held))
-    return answer
+def compensate_time_out(timed_out: SagaEvent, order: Order, stores: Stores) -> Decision:
+    """Cancel a saga that sat too long in one status, if it is still there; release its stock.
+
+    The time-out names the status and the last event it saw: a step that moved the order
+    meanwhile wins, and the time-out is void.
+    """
+    last = order.last_entry()
+    if order.status.value != timed_out.data.get("status") or last is None:
+        return NOTHING
+    if last.event_id != timed_out.causation_id:
+        return NOTHING
+    reason = f"timed out in {order.status.value}"
+    decision = _cancellation(timed_out, order, reason)
+    guard = {"status": order.status.value, "updated_at": order.updated_at}
+    return Decision(decision.answers, decision.status, decision.reason, guard=guard)
 
 
-def on_delivery_failed(
-    failed: SagaEvent, orders: OrderRepository, stock: StockRepository
-) -> list[SagaEvent]:
-    """Compensate a failed delivery: cancel the order and release its stock, once."""
-    order = _known_order(orders, failed)
-    released = failed.follow_up(E.STOCK_RELEASED, lines_data(order))
-    reason = f"delivery failed: {failed.data.get('reason') or 'unknown'}"
-    cancelled = failed.follow_up(E.ORDER_CANCELLED, {"reason": reason})
-    owner = order.stock_released_by
-    if owner is None:
-        fields = {"stock_released_by": failed.id}
-        if orders.advance(order.order_id, S.CANCELLED, cancelled.id, reason=reason, fields=fields):
-            owner = failed.id
-        else:
-            owner = (orders.get(order.order_id) or order).stock_released_by
-    if owner != failed.id:
-        return []  # cancelled for another cause (a time-out), whose compensation releases
-    # Runs again on a repeat, completing a release that was cut short.
-    release_lines(stock, order.order_id, stock_lines(order))
-    return [released, cancelled]
+def deliver(completed: SagaEvent, order: Order, stores: Stores) -> Decision:
+    """The order arrived: its held stock counts as delivered (idempotent per sku)."""
+    if order.status is OrderStatus.DELIVERED:
+        deliver_stock(order, stores.stock)
+    return NOTHING
 
 
-def on_order_cancelled(
-    cancelled: SagaEvent, orders: OrderRepository, stock: StockRepository
-) -> list[SagaEvent]:
-    """Release the stock a cancelled order still holds (a time-out cancel) → `stock.released`."""
-    order = _known_order(orders, cancelled)
-    if order.status is not S.CANCELLED:
-        return []
-    released = cancelled.follow_up(E.STOCK_RELEASED, lines_data(order))
-    lines = stock_lines(order)
-    if order.stock_released_by == cancelled.id:
-        release_lines(stock, order.order_id, lines)
-        return [released]
-    held = stock.held_skus(order.order_id, (line.sku for line in lines))
-    if not held:
-        return []
-    if order.stock_released_by is not None:
-        # Another compensation owns the release and announced it; finish it if it was cut short.
-        release_lines(stock, order.order_id, lines)
-        return []
-    if not orders.set_if_unset(order.order_id, "stock_released_by", cancelled.id):
-        return on_order_cancelled(cancelled, orders, stock)
-    release_lines(stock, order.order_id, lines)
-    return [released]
-
-
-def handle_stock_event(
-    event: SagaEvent, orders: OrderRepository, stock: StockRepository
-) -> list[SagaEvent]:
-    """reserve-stock's entry: route the event to the step or compensation that handles it."""
-    if event.type is E.ORDER_PLACED:
-        return on_order_placed(event, orders, stock)
-    if event.type is E.DELIVERY_FAILED:
-        return on_delivery_failed(event, orders, stock)
-    if event.type is E.ORDER_CANCELLED:
-        return on_order_cancelled(event, orders, stock)
-    raise ValidationFailed(f"reserve-stock does not handle {event.type.value} events", "type")
+HANDLERS: Handlers = {
+    EventType.ORDER_PLACED: StepHandler(reserve, abandon=release_order),
+    EventType.PAYMENT_DECLINED: StepHandler(compensate_failure, settle=release_order),
+    EventType.DELIVERY_FAILED: StepHandler(compensate_failure, settle=release_order),
+    EventType.ORDER_TIMED_OUT: StepHandler(compensate_time_out, settle=release_order),
+    EventType.ORDER_COMPLETED: StepHandler(deliver),
+}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import copy
 import re
 from typing import Any
@@ -13,7 +12,6 @@ import yaml
 from croniter import croniter
 
 from gateway.stack import Stack
-from ordersaga.domain.events import EventType
 from tests.deploy.conftest import (
     CHART_DIR,
     FAASD_DIR,
@@ -64,16 +62,7 @@ def test_shared_package_is_copied_into_every_build_context(stack_raw: dict[str, 
     assert (ROOT / "ordersaga" / "__init__.py").is_file()
 
 
-def test_every_topic_is_a_saga_event_type(stack: Stack) -> None:
-    event_types = {event.value for event in EventType}
-    for name, spec in stack.functions.items():
-        unknown = set(spec.topics) - event_types - {"cron-function"}
-        assert not unknown, f"{name} subscribes to unknown event types {sorted(unknown)}"
-
-
-def test_every_saga_step_subscribes_to_events_and_schedules_are_cron_only(stack: Stack) -> None:
-    subscribed = {t for spec in stack.functions.values() for t in spec.topics}
-    assert {"order.placed", "stock.reserved", "delivery.failed", "order.cancelled"} <= subscribed
+def test_scheduled_functions_take_no_topic_but_cron_function(stack: Stack) -> None:
     for name, spec in stack.functions.items():
         if "schedule" in spec.annotations:
             assert spec.topics == ["cron-function"], f"{name}: schedule without cron-function"
@@ -153,29 +142,3 @@ _UniqueKeyLoader.add_constructor(
 
 def test_stack_file_names_no_function_or_field_twice() -> None:
     yaml.load(STACK_FILE.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-
-
-def _event_types_passed_to_calls() -> set[str]:
-    """Event types handed to a call (`follow_up(EventType.X, …)`, `SagaEvent(type=E.X)`, …)
-    anywhere in the shared package or the handlers: the events something emits."""
-    emitted: set[str] = set()
-    for path in [*ROOT.glob("ordersaga/**/*.py"), *ROOT.glob("functions/*/handler.py")]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call):
-                continue
-            for arg in [*node.args, *(k.value for k in node.keywords)]:
-                if (
-                    isinstance(arg, ast.Attribute)
-                    and isinstance(arg.value, ast.Name)
-                    and arg.value.id in {"EventType", "E"}
-                    and arg.attr in EventType.__members__
-                ):
-                    emitted.add(EventType[arg.attr].value)
-    return emitted
-
-
-def test_every_subscribed_topic_is_an_event_something_emits(stack: Stack) -> None:
-    emitted = _event_types_passed_to_calls()
-    for name, spec in stack.functions.items():
-        never_emitted = set(spec.topics) - {"cron-function"} - emitted
-        assert not never_emitted, f"{name} waits for events nothing emits: {never_emitted}"

@@ -15,11 +15,18 @@ from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.domain.models import Customer, OrderLineRequest, OrderStatus, PlaceOrderRequest
-from ordersaga.services.delivery import dispatch_delivery
+from ordersaga.domain.models import (
+    Customer,
+    OrderLineRequest,
+    OrderStatus,
+    PlaceOrderRequest,
+    utcnow,
+)
 from ordersaga.services.ordering import place_order, placed_event
+from ordersaga.services.reconcile import time_out_sagas
 from ordersaga.services.simulation import Timing, run_simulation
-from ordersaga.services.stock import handle_stock_event
+from ordersaga.services.steps import Stores, run_step
+from tests.saga_driver import FUNCTIONS
 
 pytestmark = pytest.mark.integration
 
@@ -73,87 +80,114 @@ def place(db: Database[Document], stream: EventStream) -> SagaEvent:
     return placed_event(order)
 
 
+class Saga:
+    """The steps run in this process against the real stores, each write counted by step."""
+
+    def __init__(self, db: Database[Document], counter: WriteCounter, settings: Settings) -> None:
+        self.counter = counter
+        self.stores = Stores(OrderRepository(db), StockRepository(db), settings)
+        self.stream = EventStream.from_settings(settings)
+        self.db = db
+
+    def run(self, function: str, event: SagaEvent) -> list[SagaEvent]:
+        self.counter.label = function
+        return run_step(function, FUNCTIONS[function], event, self.stores)
+
+    def status(self, event: SagaEvent) -> OrderStatus:
+        order = self.stores.orders.get(event.order_id)
+        assert order is not None
+        return order.status
+
+
+def rates(settings: Settings, **changes: float) -> Settings:
+    return settings.model_copy(update=changes)
+
+
 def test_delivered_saga_writes_once_per_step_and_once_per_sku(
     counted: tuple[Database[Document], WriteCounter], settings: Settings
 ) -> None:
     db, counter = counted
-    orders, stock, stream = (
-        OrderRepository(db),
-        StockRepository(db),
-        EventStream.from_settings(settings),
-    )
+    saga = Saga(db, counter, settings)
 
     counter.label = "place-order"
-    placed = place(db, stream)
-    counter.label = "reserve-stock"
-    reserved = handle_stock_event(placed, orders, stock)[0]
-    counter.label = "dispatch-delivery"
-    dispatched = dispatch_delivery(reserved, orders, failure_rate=0.0)[0]
+    placed = place(db, saga.stream)
+    reserved = saga.run("reserve-stock", placed)[0]
+    paid = saga.run("payment", reserved)[0]
+    saga.run("dispatch-delivery", paid)
     counter.label = "simulate"
-    start = orders.get(placed.order_id)
+    start = saga.stores.orders.get(placed.order_id)
     assert start is not None
-    run_simulation(orders, stock, stream, Timing(), start.updated_at + timedelta(minutes=3))
+    report = run_simulation(
+        saga.stores.orders, saga.stream, Timing(), start.updated_at + timedelta(minutes=3)
+    )
+    completed = report.progressed[-1]
+    assert completed.type is EventType.ORDER_COMPLETED
+    saga.run("reserve-stock", completed)
 
-    final = orders.get(dispatched.order_id)
-    assert final is not None
-    assert final.status is OrderStatus.DELIVERED
-    # 2 skus: reserve = 2 holds + 1 status; simulate = 3 steps + 2 deliveries.
+    assert saga.status(placed) is OrderStatus.DELIVERED
+    # 2 skus: reserve = 2 holds + 1 status; simulate = 3 steps; completion = 2 deliveries.
     assert counter.writes == Counter(
-        {"place-order": 1, "reserve-stock": 3, "dispatch-delivery": 1, "simulate": 5}
+        {"place-order": 1, "reserve-stock": 5, "payment": 1, "dispatch-delivery": 1, "simulate": 3}
     )
     print(f"\nwrites per delivered 2-sku saga: {dict(counter.writes)} = {counter.writes.total()}")
+
+
+def test_declined_payment_saga_writes_once_per_step_and_once_per_sku(
+    counted: tuple[Database[Document], WriteCounter], settings: Settings
+) -> None:
+    db, counter = counted
+    saga = Saga(db, counter, rates(settings, payment_decline_rate=1.0))
+
+    counter.label = "place-order"
+    placed = place(db, saga.stream)
+    reserved = saga.run("reserve-stock", placed)[0]
+    counter.writes.clear()  # as in the delivered saga up to here
+    declined = saga.run("payment", reserved)[0]
+    cancelled = saga.run("reserve-stock", declined)[1]
+    assert saga.run("payment", cancelled) == []
+
+    assert saga.status(placed) is OrderStatus.CANCELLED
+    # payment records its decline; the compensation cancels once and releases once per sku.
+    assert counter.writes == Counter({"payment": 1, "reserve-stock": 3})
+    print(f"\nwrites after a declined payment: {dict(counter.writes)} = {counter.writes.total()}")
 
 
 def test_failed_delivery_saga_writes_once_per_step_and_once_per_sku(
     counted: tuple[Database[Document], WriteCounter], settings: Settings
 ) -> None:
     db, counter = counted
-    orders, stock, stream = (
-        OrderRepository(db),
-        StockRepository(db),
-        EventStream.from_settings(settings),
-    )
+    saga = Saga(db, counter, rates(settings, delivery_failure_rate=1.0))
 
     counter.label = "place-order"
-    placed = place(db, stream)
-    counter.label = "reserve-stock"
-    reserved = handle_stock_event(placed, orders, stock)[0]
-    counter.label = "dispatch-delivery"
-    failed = dispatch_delivery(reserved, orders, failure_rate=1.0)[0]
-    counter.label = "compensation"
-    cancelled = handle_stock_event(failed, orders, stock)[1]
-    assert handle_stock_event(cancelled, orders, stock) == []
+    placed = place(db, saga.stream)
+    paid = saga.run("payment", saga.run("reserve-stock", placed)[0])[0]
+    counter.writes.clear()
+    failed = saga.run("dispatch-delivery", paid)[0]
+    cancelled = saga.run("reserve-stock", failed)[1]
+    refunded = saga.run("payment", cancelled)
 
-    final = orders.get(placed.order_id)
-    assert final is not None
-    assert final.status is OrderStatus.CANCELLED
-    assert counter.writes == Counter(
-        {"place-order": 1, "reserve-stock": 3, "dispatch-delivery": 0, "compensation": 3}
-    )
-    print(f"\nwrites per failed 2-sku saga: {dict(counter.writes)} = {counter.writes.total()}")
+    assert [e.type for e in refunded] == [EventType.PAYMENT_REFUNDED]
+    assert saga.status(placed) is OrderStatus.CANCELLED
+    assert counter.writes == Counter({"dispatch-delivery": 1, "reserve-stock": 3, "payment": 1})
+    print(f"\nwrites after a failed delivery: {dict(counter.writes)} = {counter.writes.total()}")
 
 
 def test_timed_out_saga_writes_once_to_cancel_and_once_per_sku_to_release(
     counted: tuple[Database[Document], WriteCounter], settings: Settings
 ) -> None:
     db, counter = counted
-    orders, stock = OrderRepository(db), StockRepository(db)
-    stream = EventStream.from_settings(settings)
+    saga = Saga(db, counter, settings)
 
     counter.label = "place-order"
-    placed = place(db, stream)
-    counter.label = "reserve-stock"
-    handle_stock_event(placed, orders, stock)
-    counter.label = "simulate"
-    start = orders.get(placed.order_id)
-    assert start is not None
-    report = run_simulation(orders, stock, stream, Timing(), start.updated_at + timedelta(hours=1))
-    counter.label = "compensation"
-    released = handle_stock_event(report.timed_out[0], orders, stock)
+    placed = place(db, saga.stream)
+    saga.run("reserve-stock", placed)
+    counter.writes.clear()
+    counter.label = "reconcile"
+    later = utcnow() + timedelta(hours=1)
+    [timed_out] = time_out_sagas(saga.stores.orders, saga.stream, timedelta(minutes=5), later)
+    released = saga.run("reserve-stock", timed_out)
 
-    assert [e.type for e in released] == [EventType.STOCK_RELEASED]
-    # Release: the order records which event owns the release, then one write per sku.
-    assert counter.writes == Counter(
-        {"place-order": 1, "reserve-stock": 3, "simulate": 1, "compensation": 3}
-    )
-    print(f"\nwrites per timed-out 2-sku saga: {dict(counter.writes)} = {counter.writes.total()}")
+    assert [e.type for e in released] == [EventType.STOCK_RELEASED, EventType.ORDER_CANCELLED]
+    # The time-out itself writes nothing; the compensation cancels once, releases once per sku.
+    assert counter.writes == Counter({"reserve-stock": 3})
+    print(f"\nwrites after a time-out: {dict(counter.writes)} = {counter.writes.total()}")

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _event(order_id: str, type_: EventType = EventType.ORDER_PLACED) -> SagaEvent:
-    return SagaEvent(id=f"{type_.value}-{order_id}", type=type_, order_id=order_id, data={"n": 1})
+    return SagaEvent(id=f"{type_.name}-{order_id}", type=type_, order_id=order_id, data={"n": 1})
 
 
 def _store_order(order_id: str, status: OrderStatus = OrderStatus.PENDING) -> None:
@@ -148,7 +148,7 @@ def test_replay_puts_the_original_event_back_and_resolves_the_letter(
     assert appended == fields
     assert letters.letters() == []
     assert letters.get(letter_id).resolution == f"replayed as {replayed.new_id}"
-    assert SagaEvent.from_fields(appended).id == "order.placed-o1"
+    assert SagaEvent.from_fields(appended).id == "ORDER_PLACED-o1"
 
 
 def test_a_dead_letter_is_replayed_once(r: fakeredis.FakeRedis, letters: DeadLetters) -> None:

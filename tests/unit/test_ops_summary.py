@@ -13,6 +13,7 @@ from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.entrypoints.auth import basic_authorization
 from ordersaga.readmodels.operations import throughput
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
+from tests.orders import move
 from tests.unit.conftest import FakeContext, FakeEvent, post_json
 from tests.unit.handlers import load
 
@@ -39,9 +40,7 @@ def test_summary_counts_orders_stock_and_stream(fake_redis: fakeredis.FakeRedis)
         place_order.handle(post_json(ORDER), FakeContext())
     cancelled = get_database().orders.find_one({}, {"_id": 1})
     assert cancelled is not None
-    OrderRepository(get_database()).advance(
-        cancelled["_id"], OrderStatus.CANCELLED, "e-cancel", reason="test"
-    )
+    move(OrderRepository(get_database()), cancelled["_id"], OrderStatus.CANCELLED, reason="test")
     DeadLetters.from_settings().keep(
         DeadLetter.of_entry(
             "1-1", {"id": "x"}, function="", reason="malformed entry: no type",

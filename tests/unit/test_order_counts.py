@@ -16,7 +16,7 @@ from ordersaga.domain.models import (
     OrderStatus,
     utcnow,
 )
-from tests.orders import an_order
+from tests.orders import an_order, move
 
 
 @pytest.fixture
@@ -45,12 +45,13 @@ def full_count(db: Database[Document]) -> dict[str, int]:
 def deliver(orders: OrderRepository, order_id: str) -> None:
     for target in (
         OrderStatus.STOCK_RESERVED,
+        OrderStatus.PAID,
         OrderStatus.DISPATCHED,
         OrderStatus.PREPARING,
         OrderStatus.IN_TRANSIT,
         OrderStatus.DELIVERED,
     ):
-        assert orders.advance(order_id, target, f"{order_id}-{target.value}")
+        assert move(orders, order_id, target)
 
 
 class Clock:
@@ -78,8 +79,8 @@ def test_counts_match_a_full_count_as_orders_move_and_the_checkpoint_advances(
     for order_id in ids[:5]:
         deliver(orders, order_id)
     for order_id in ids[5:8]:
-        assert orders.advance(order_id, OrderStatus.CANCELLED, f"{order_id}-c", reason="no stock")
-    assert orders.advance(ids[8], OrderStatus.STOCK_RESERVED, "r8")
+        assert move(orders, order_id, OrderStatus.CANCELLED, reason="no stock")
+    assert move(orders, ids[8], OrderStatus.STOCK_RESERVED)
     assert counts.current(clock.now).counts == full_count(db)
 
     # Later, the finished orders are folded into the checkpoint; the counts stay exact.
@@ -93,7 +94,7 @@ def test_counts_match_a_full_count_as_orders_move_and_the_checkpoint_advances(
 
     # More orders finish after the checkpoint: counted from the window above it, then folded.
     deliver(orders, ids[9])
-    assert orders.advance(ids[8], OrderStatus.CANCELLED, "c8", reason="timed out")
+    assert move(orders, ids[8], OrderStatus.CANCELLED, reason="timed out")
     assert counts.current(clock.now).counts == full_count(db)
     clock.now += SETTLE + STEP
     assert counts.current(clock.now).counts == full_count(db)

@@ -12,6 +12,7 @@ import redis
 from devstack.processes import free_port
 from ordersaga.adapters import redis_stream
 from ordersaga.adapters.mongo import OrderRepository, get_database
+from ordersaga.adapters.settings import get_settings
 from ordersaga.domain.models import PlaceOrderRequest
 from tests.unit.conftest import FakeContext, FakeEvent, post_json
 from tests.unit.handlers import load
@@ -310,6 +311,7 @@ def test_order_is_kept_when_redis_is_down_and_reconcile_announces_it(
     assert fake_redis.xlen("orders.events") == 0
 
     monkeypatch.setenv("RECONCILE_STALE_SECONDS", "0")
+    get_settings.cache_clear()
     reconcile = load("reconcile").handle(FakeEvent(method="POST"), FakeContext())
     assert json.loads(reconcile["body"])["order_ids"] == [body["order_id"]]
     entries = fake_redis.xrange("orders.events")

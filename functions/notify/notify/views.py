@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from notify.messages import Outgoing
-from ordersaga.domain.models import OrderStatus
-from ordersaga.domain.state_machine import HAPPY_PATH
+from ordersaga.domain.saga import OrderStatus, rank
 
 
 class Verdict(Enum):
@@ -25,10 +24,6 @@ class Verdict(Enum):
     REPEAT = "repeat"  # an event id this client already got
     BACKWARDS = "backwards"  # a status behind the one it has
     CONTRADICTION = "contradiction"  # another final status after a final one: resync
-
-
-def _rank(status: OrderStatus) -> int:
-    return HAPPY_PATH.index(status) if status in HAPPY_PATH else len(HAPPY_PATH)
 
 
 @dataclass
@@ -53,7 +48,7 @@ class OrderView:
             return Verdict.SEND
         if current.is_final:
             return Verdict.CONTRADICTION if status.is_final else Verdict.BACKWARDS
-        if status is not OrderStatus.CANCELLED and _rank(status) < _rank(current):
+        if status is not OrderStatus.CANCELLED and rank(status) < rank(current):
             return Verdict.BACKWARDS
         self.status = status
         return Verdict.SEND

@@ -10,6 +10,7 @@ import pytest
 
 from ordersaga.adapters.mongo import MenuRepository, OrderRepository
 from ordersaga.adapters.redis_stream import EventStream
+from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import (
@@ -21,6 +22,8 @@ from ordersaga.domain.models import (
 )
 from ordersaga.domain.stock import StockLevel
 from ordersaga.services.ordering import place_order, placed_event
+from ordersaga.services.steps import Stores, run_step
+from tests.saga_driver import FUNCTIONS
 
 # sku → initial stock
 STOCK = {"BWL-RAMN": 10, "DRK-LEMN": 10, "PIZ-MARG": 3}
@@ -34,6 +37,26 @@ class World:
     stock: StockRepository
     menu: MenuRepository
     stream: EventStream
+    settings: Settings
+
+    def run(self, function: str, event: SagaEvent) -> list[SagaEvent]:
+        """What `function` answers to `event` (through the one step runner)."""
+        stores = Stores(self.orders, self.stock, self.settings)
+        return run_step(function, FUNCTIONS[function], event, stores)
+
+    def through(self, event: SagaEvent) -> list[SagaEvent]:
+        """Run every step `event` drives (as the connector would), then their answers', and so
+        on; every event that resulted, in order."""
+        seen: list[SagaEvent] = []
+        queue = [event]
+        while queue:
+            current = queue.pop(0)
+            for function in FUNCTIONS:
+                if current.type in FUNCTIONS[function]:
+                    answers = self.run(function, current)
+                    seen.extend(answers)
+                    queue.extend(answers)
+        return seen
 
     def place(self, **quantities: int) -> SagaEvent:
         """Place an order (`PIZ_MARG=2` → sku PIZ-MARG) and return its `order.placed` event."""
@@ -74,4 +97,5 @@ def world() -> World:
         for sku, units in STOCK.items()
     )
     stream = EventStream(fakeredis.FakeRedis(decode_responses=True), "orders.events")
-    return World(OrderRepository(db), StockRepository(db), menu, stream)
+    settings = Settings(delivery_failure_rate=0.0, payment_decline_rate=0.0)
+    return World(OrderRepository(db), StockRepository(db), menu, stream, settings)

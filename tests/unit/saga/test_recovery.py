@@ -8,21 +8,17 @@ import pytest
 
 from ordersaga.adapters.mongo import ScanPosition
 from ordersaga.domain.errors import Unavailable
-from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.domain.events import SagaEvent
 from ordersaga.domain.models import OrderStatus, utcnow
-from ordersaga.services.delivery import dispatch_delivery
+from ordersaga.services.reconcile import repair_stock, time_out_sagas
 from ordersaga.services.recovery import (
     FINISHED_SCAN,
     FINISHED_SPAN,
     finished_since_last_run,
     reemit_missing_announcements,
-    reemit_unreleased_cancellations,
 )
 from ordersaga.services.simulation import Timing, progress_deliveries
-from ordersaga.services.stock import handle_stock_event
 from tests.unit.saga.conftest import World
-
-E = EventType
 
 
 def later() -> datetime:
@@ -37,12 +33,23 @@ def _reemit(world: World, now: datetime) -> dict[str, list[str]]:
     )
 
 
+def reserve(world: World, placed: SagaEvent) -> SagaEvent:
+    return world.run("reserve-stock", placed)[0]
+
+
+def pay_and_dispatch(world: World, reserved: SagaEvent) -> SagaEvent:
+    """Pay (announced) and dispatch the order; the dispatch, which is not appended."""
+    paid = world.run("payment", reserved)[0]
+    world.stream.append([paid])
+    return world.run("dispatch-delivery", paid)[0]
+
+
 def _types(world: World, order_id: str) -> list[str]:
     return [event.type.value for _, event in world.stream.read_all() if event.order_id == order_id]
 
 
 def test_order_stuck_in_stock_reserved_gets_the_same_stock_reserved_again(world: World) -> None:
-    reserved = handle_stock_event(world.place(PIZ_MARG=1), world.orders, world.stock)[0]
+    reserved = reserve(world, world.place(PIZ_MARG=1))
 
     assert _reemit(world, utcnow()) == {}  # not stale yet
     reemitted = _reemit(world, later())
@@ -55,9 +62,9 @@ def test_order_stuck_in_stock_reserved_gets_the_same_stock_reserved_again(world:
 
 def test_dispatched_order_whose_dispatch_never_reached_the_stream_gets_it(world: World) -> None:
     placed = world.place(PIZ_MARG=1)
-    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    reserved = reserve(world, placed)
     world.stream.append([reserved])
-    dispatched = dispatch_delivery(reserved, world.orders, 0.0)[0]  # the answer was lost
+    dispatched = pay_and_dispatch(world, reserved)  # the answer was lost
 
     reemitted = _reemit(world, later())
 
@@ -69,11 +76,11 @@ def test_dispatched_order_whose_dispatch_never_reached_the_stream_gets_it(world:
 
 def test_delivered_order_gets_every_announcement_its_trail_lacks_in_order(world: World) -> None:
     placed = world.place(PIZ_MARG=1)
-    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    reserved = reserve(world, placed)
     world.stream.append([reserved])
-    dispatch_delivery(reserved, world.orders, 0.0)
+    pay_and_dispatch(world, reserved)
     start = world.order(placed).updated_at
-    progress_deliveries(world.orders, world.stock, Timing(), start + timedelta(minutes=3))
+    progress_deliveries(world.orders, Timing(), start + timedelta(minutes=3))
 
     reemitted = _reemit(world, later())
 
@@ -85,33 +92,34 @@ def test_delivered_order_gets_every_announcement_its_trail_lacks_in_order(world:
         "order.completed",
     ]
     statuses = [entry.status for entry in world.order(placed).history]
-    assert [e.id for _, e in world.stream.read_all() if e.order_id == placed.order_id][2:6] == [
-        entry.event_id for entry in world.order(placed).history[2:]
+    assert [e.id for _, e in world.stream.read_all() if e.order_id == placed.order_id][3:7] == [
+        entry.event_id for entry in world.order(placed).history[3:]
     ]
     assert statuses[-1] is OrderStatus.DELIVERED
 
 
 def test_an_event_missing_before_a_later_one_is_not_appended_after_it(world: World) -> None:
     placed = world.place(PIZ_MARG=1)
-    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    reserved = reserve(world, placed)
     world.stream.append([reserved])
-    dispatch_delivery(reserved, world.orders, 0.0)  # delivery.dispatched lost
+    pay_and_dispatch(world, reserved)  # delivery.dispatched lost
     start = world.order(placed).updated_at
     world.stream.append(
-        progress_deliveries(world.orders, world.stock, Timing(), start + timedelta(seconds=25))
+        progress_deliveries(world.orders, Timing(), start + timedelta(seconds=25))
     )  # PREPARING announced
 
     assert _reemit(world, later()) == {}
     assert _types(world, placed.order_id) == [
         "order.placed",
         "stock.reserved",
+        "payment.authorised",
         "delivery.progressed",
     ]
 
 
 def test_after_redis_lost_its_data_every_recent_trail_is_announced_again(world: World) -> None:
     placed = world.place(PIZ_MARG=1)
-    reserved = handle_stock_event(placed, world.orders, world.stock)[0]
+    reserved = reserve(world, placed)
     world.stream.append([reserved])
     world.stream.client.flushall()
 
@@ -120,32 +128,40 @@ def test_after_redis_lost_its_data_every_recent_trail_is_announced_again(world: 
     assert reemitted == {placed.order_id: ["order.placed", "stock.reserved"]}
 
 
-def test_cancelled_order_still_holding_stock_gets_its_cancel_again(world: World) -> None:
-    placed = world.place(PIZ_MARG=2)
-    handle_stock_event(placed, world.orders, world.stock)
-    world.orders.advance(placed.order_id, OrderStatus.CANCELLED, "lost-cancel", reason="timed out")
-    other = world.place(BWL_RAMN=1)
-    handle_stock_event(other, world.orders, world.stock)  # holds stock, not cancelled
-
-    ids = reemit_unreleased_cancellations(
-        world.orders, world.stock, world.stream, timedelta(seconds=30), later()
+def test_final_orders_still_holding_stock_have_their_stock_moves_finished(world: World) -> None:
+    cancelled = world.place(PIZ_MARG=2)
+    reserve(world, cancelled)
+    world.orders.collection.update_one(
+        {"_id": cancelled.order_id}, {"$set": {"status": OrderStatus.CANCELLED.value}}
+    )  # its compensation died after the cancel, before the release
+    delivered = world.place(BWL_RAMN=1)
+    reserve(world, delivered)
+    world.orders.collection.update_one(
+        {"_id": delivered.order_id}, {"$set": {"status": OrderStatus.DELIVERED.value}}
     )
+    in_flight = world.place(DRK_LEMN=1)
+    reserve(world, in_flight)
 
-    again = world.stream.read_all()[-1][1]
-    assert ids == [placed.order_id]
-    assert (again.id, again.type, again.data) == (
-        "lost-cancel",
-        E.ORDER_CANCELLED,
-        {"reason": "timed out"},
-    )
-    handle_stock_event(again, world.orders, world.stock)
-    assert world.level("PIZ-MARG").available == 3
+    repaired = repair_stock(world.orders, world.stock)
+
+    assert repaired == {"delivered": [delivered.order_id], "released": [cancelled.order_id]}
+    assert (world.level("PIZ-MARG").available, world.level("PIZ-MARG").reserved) == (3, 0)
+    assert (world.level("BWL-RAMN").reserved, world.level("BWL-RAMN").delivered) == (0, 1)
+    assert world.level("DRK-LEMN").reserved == 1  # a saga in flight keeps its stock
+    assert repair_stock(world.orders, world.stock) == {"delivered": [], "released": []}
 
 
 def _cancel(world: World, finished_at: datetime | None = None) -> str:
     """A placed order cancelled (its `order.cancelled` never appended); its id."""
     order_id = world.place(PIZ_MARG=1).order_id
-    assert world.orders.advance(order_id, OrderStatus.CANCELLED, f"cancel-{order_id}", reason="x")
+    [timed_out] = [
+        event
+        for event in time_out_sagas(
+            world.orders, world.stream, timedelta(0), utcnow() + timedelta(seconds=1)
+        )
+        if event.order_id == order_id
+    ]
+    assert world.run("reserve-stock", timed_out)  # cancelled; its answer never appended
     if finished_at is not None:
         world.orders.collection.update_one({"_id": order_id}, {"$set": {"final_at": finished_at}})
     return order_id

@@ -10,16 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ordersaga.adapters.mongo import Document
-from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.services.dead_letters import DeadLetter
-from ordersaga.services.recovery import redrive_lost_steps, reemit_unreleased_cancellations
-from ordersaga.services.simulation import Timing, time_out_sagas
-from ordersaga.services.stock import handle_stock_event
+from ordersaga.services.reconcile import time_out_sagas
+from ordersaga.services.recovery import redrive_lost_steps
 from tests.saga_driver import SagaDriver
 from tests.unit.saga.conftest import World
 
-E = EventType
 STALE = timedelta(seconds=30)
 
 
@@ -74,40 +71,46 @@ def test_an_order_left_pending_by_a_lost_reservation_is_reserved_and_dispatched(
 
     assert world.order(placed).status is OrderStatus.DISPATCHED
     assert world.level("PIZ-MARG").reserved == 1
-    first = [("order.placed", ""), ("stock.reserved", ""), ("delivery.dispatched", "")]
+    first = [
+        ("order.placed", ""),
+        ("stock.reserved", ""),
+        ("payment.authorised", ""),
+        ("delivery.dispatched", ""),
+    ]
     assert trail(world, placed.order_id) == first + [(t, "1") for t, _ in first]
     # The ids remember the re-driven entries: notify sends each event once, from there.
     entries = [entry for entry, _ in world.stream.read_all()]
     ids = [event.id for _, event in world.stream.read_all()]
-    assert world.stream.known(ids[3:]) == dict(zip(ids[3:], entries[3:], strict=True))
+    assert world.stream.known(ids[4:]) == dict(zip(ids[4:], entries[4:], strict=True))
     assert redrive_lost_steps(world.orders, world.stream, STALE, later()) == {}
 
 
-def test_a_lost_dispatch_is_driven_again_from_stock_reserved(world: World) -> None:
+def test_a_lost_dispatch_is_driven_again_from_payment_authorised(world: World) -> None:
     placed = world.place(PIZ_MARG=1)
     saga = driver(world)
     saga.drain()
     order = world.order(placed)
-    reserved_at = order.history[1].at
+    paid = order.history[2]
     world.orders.collection.update_one(
         {"_id": placed.order_id},
         {
-            "$set": {"status": "STOCK_RESERVED", "updated_at": reserved_at},
+            "$set": {"status": "PAID", "updated_at": paid.at},
             "$pop": {"history": 1},
-            "$unset": {"delivery": ""},
+            "$unset": {"delivery": "", f"answered.{paid.event_id}": ""},
         },
     )
 
     assert redrive_lost_steps(world.orders, world.stream, STALE, later()) == {
-        placed.order_id: "stock.reserved"
+        placed.order_id: "payment.authorised"
     }
     saga.drain()
 
     assert world.order(placed).status is OrderStatus.DISPATCHED
     assert saga.steps.calls == [
         ("reserve-stock", "order.placed"),
-        ("dispatch-delivery", "stock.reserved"),
-        ("dispatch-delivery", "stock.reserved"),
+        ("payment", "stock.reserved"),
+        ("dispatch-delivery", "payment.authorised"),
+        ("dispatch-delivery", "payment.authorised"),
     ]
     assert world.level("PIZ-MARG").reserved == 1
 
@@ -127,7 +130,7 @@ def test_a_repeated_or_zombie_settle_of_a_redrive_appends_nothing_more(world: Wo
     lose_writes_since(world, before)
     redrive_lost_steps(world.orders, world.stream, STALE, later())
     [redrive] = saga.ledger.read_new(1, 0)
-    answer = handle_stock_event(placed, world.orders, world.stock)
+    answer = world.run("reserve-stock", placed)
 
     first = saga.ledger.settle(redrive.entry_id, "reserve-stock", answer, False, redriven=True)
     again = saga.ledger.settle(redrive.entry_id, "reserve-stock", answer, True, redriven=True)
@@ -138,32 +141,30 @@ def test_a_repeated_or_zombie_settle_of_a_redrive_appends_nothing_more(world: Wo
     assert plain == [None]
 
 
-def test_a_cancelled_order_whose_release_was_lost_gets_its_cancellation_driven_again(
-    world: World,
-) -> None:
+def test_a_time_out_whose_compensation_was_lost_is_driven_again(world: World) -> None:
     placed = world.place(PIZ_MARG=1)
     saga = driver(world)
     saga.drain()  # dispatched, holding its pizza
-    timed_out = time_out_sagas(world.orders, Timing(timeout_s=60), utcnow() + timedelta(minutes=2))
-    world.stream.append(timed_out)
+    time_out_sagas(
+        world.orders, world.stream, timedelta(seconds=60), utcnow() + timedelta(minutes=2)
+    )
     before = snapshot(world)
     saga.drain()
     assert world.level("PIZ-MARG").reserved == 0
-    lose_writes_since(world, before)  # `stock.released` is on the stream, the hold is back
+    lose_writes_since(world, before)  # cancelled, released, refunded on the stream; not stored
     assert world.level("PIZ-MARG").reserved == 1
 
     now = utcnow() + timedelta(minutes=10)
-    assert reemit_unreleased_cancellations(world.orders, world.stock, world.stream, STALE, now) == [
-        placed.order_id
-    ]
+    assert redrive_lost_steps(world.orders, world.stream, STALE, now) == {
+        placed.order_id: "order.timed_out"
+    }
     saga.drain()
 
+    order = world.order(placed)
+    assert (order.status, order.cancel_reason) == (OrderStatus.CANCELLED, "timed out in DISPATCHED")
+    assert order.payment is not None and order.payment.refunded_at is not None
     assert world.level("PIZ-MARG").reserved == 0
-    assert world.order(placed).status is OrderStatus.CANCELLED
-    # Just re-driven: not again before it is stale itself.
-    assert (
-        reemit_unreleased_cancellations(world.orders, world.stock, world.stream, STALE, now) == []
-    )
+    assert redrive_lost_steps(world.orders, world.stream, STALE, now) == {}
 
 
 def test_a_dead_letter_replay_is_no_redrive() -> None:

@@ -1,0 +1,111 @@
+"""payment on fakes: authorise after the stock is reserved, decline, refund after a failure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ordersaga.adapters.settings import Settings
+from ordersaga.domain.events import EventType, SagaEvent
+from ordersaga.domain.models import OrderStatus, utcnow
+from ordersaga.services.payment import SimulatedProvider
+from ordersaga.services.reconcile import time_out_sagas
+from tests.unit.saga.conftest import World
+
+
+def reserve(world: World, **quantities: int) -> SagaEvent:
+    return world.run("reserve-stock", world.place(**quantities))[0]
+
+
+def types(events: list[SagaEvent]) -> list[EventType]:
+    return [event.type for event in events]
+
+
+def test_reserved_order_is_authorised_and_paid(world: World) -> None:
+    reserved = reserve(world, PIZ_MARG=2)
+
+    events = world.run("payment", reserved)
+
+    assert types(events) == [EventType.PAYMENT_AUTHORISED]
+    order = world.order(reserved)
+    assert events[0].data == {
+        "authorisation": order.payment.authorisation if order.payment else None,
+        "amount_cents": 2000,
+    }
+    assert order.status is OrderStatus.PAID
+    assert order.payment is not None and order.payment.amount_cents == order.total_cents
+    assert world.run("payment", reserved) == events  # a repeat pays once
+
+
+def test_declined_payment_releases_the_stock_and_cancels_with_its_reason(world: World) -> None:
+    world.settings = Settings(payment_decline_rate=1.0)
+    placed = world.place(PIZ_MARG=2)
+
+    events = world.through(placed)
+
+    assert types(events) == [
+        EventType.STOCK_RESERVED,
+        EventType.PAYMENT_DECLINED,
+        EventType.STOCK_RELEASED,
+        EventType.ORDER_CANCELLED,
+    ]
+    order = world.order(placed)
+    assert order.status is OrderStatus.CANCELLED
+    assert order.cancel_reason == "payment declined"
+    assert order.payment is None
+    assert (world.level("PIZ-MARG").available, world.level("PIZ-MARG").reserved) == (3, 0)
+
+
+def test_failed_delivery_after_payment_is_refunded_once(world: World) -> None:
+    world.settings = Settings(delivery_failure_rate=1.0)
+    placed = world.place(PIZ_MARG=1)
+
+    events = world.through(placed)
+
+    assert types(events) == [
+        EventType.STOCK_RESERVED,
+        EventType.PAYMENT_AUTHORISED,
+        EventType.DELIVERY_FAILED,
+        EventType.STOCK_RELEASED,
+        EventType.ORDER_CANCELLED,
+        EventType.PAYMENT_REFUNDED,
+    ]
+    cancelled, refunded = events[-2], events[-1]
+    assert refunded.data["amount_cents"] == 1000
+    assert world.run("payment", cancelled) == [refunded]
+    order = world.order(placed)
+    assert order.payment is not None and order.payment.refunded_at is not None
+
+
+def test_paid_order_that_times_out_is_refunded(world: World) -> None:
+    placed = world.place(PIZ_MARG=1)
+    world.run("payment", world.run("reserve-stock", placed)[0])
+    later = utcnow() + timedelta(seconds=1)
+    [timed_out] = time_out_sagas(world.orders, world.stream, timedelta(0), later)
+
+    events = world.through(timed_out)
+
+    assert types(events) == [
+        EventType.STOCK_RELEASED,
+        EventType.ORDER_CANCELLED,
+        EventType.PAYMENT_REFUNDED,
+    ]
+    assert world.order(placed).cancel_reason == "timed out in PAID"
+
+
+def test_an_order_cancelled_before_payment_is_not_refunded(world: World) -> None:
+    placed = world.place(PIZ_MARG=9)  # out of stock
+
+    events = world.through(placed)
+
+    assert types(events) == [EventType.STOCK_REJECTED, EventType.ORDER_CANCELLED]
+
+
+def test_provider_declines_the_configured_share_the_same_way_each_time() -> None:
+    order_ids = [f"{n:032x}" for n in range(400)]
+    provider = SimulatedProvider(decline_rate=0.25)
+
+    declined = [oid for oid in order_ids if provider.authorise(oid, 1000) is None]
+
+    assert declined == [oid for oid in order_ids if provider.authorise(oid, 1000) is None]
+    assert 60 <= len(declined) <= 140
+    assert all(SimulatedProvider(0.0).authorise(oid, 1000) for oid in order_ids)
