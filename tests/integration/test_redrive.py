@@ -58,5 +58,7 @@ def test_an_order_whose_reservation_the_data_store_lost_is_reserved_and_dispatch
     level = stock.level(sku)
     assert level is not None and level.reserved == 2
     types = [(event.type.value) for _, event in stream.read_all()]
-    assert types == ["order.placed", "stock.reserved", "delivery.dispatched"] * 2
+    assert (
+        types == ["order.placed", "stock.reserved", "payment.authorised", "delivery.dispatched"] * 2
+    )
     assert redrive_lost_steps(orders, stream, STALE, later) == {}

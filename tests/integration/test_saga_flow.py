@@ -108,13 +108,14 @@ def test_order_placed_through_the_gateway_is_dispatched_then_delivered(saga: Sag
 
     order = saga.order(order_id)
     assert [entry.status for entry in order.history] == [
-        S.PENDING, S.STOCK_RESERVED, S.DISPATCHED, S.PREPARING, S.IN_TRANSIT, S.DELIVERED,
+        S.PENDING, S.STOCK_RESERVED, S.PAID, S.DISPATCHED, S.PREPARING, S.IN_TRANSIT, S.DELIVERED,
     ]  # fmt: skip
     assert order.delivery is not None
     types = [event.type for event in saga.events_of(order_id)]
-    assert types[:3] == [
+    assert types[:4] == [
         EventType.ORDER_PLACED,
         EventType.STOCK_RESERVED,
+        EventType.PAYMENT_AUTHORISED,
         EventType.DELIVERY_DISPATCHED,
     ]
     assert types[-1] is EventType.ORDER_COMPLETED
@@ -160,6 +161,7 @@ def test_connector_log_names_each_invocation(flow: tuple[SagaStack, ConnectorPro
     log = Path(connector.log).read_text()
 
     assert '"function": "reserve-stock"' in log
+    assert '"function": "payment"' in log
     assert '"function": "dispatch-delivery"' in log
 
 
@@ -203,4 +205,4 @@ def test_operator_replay_of_an_outdated_letter_appends_no_old_event(saga: SagaSt
     assert requests.get(url, auth=saga.gateway.auth, timeout=30).json() == []
     assert saga.events_of(order_id) == before  # nothing older appended after newer events
     statuses = [entry.status for entry in saga.order(order_id).history]
-    assert statuses == [S.PENDING, S.STOCK_RESERVED, S.DISPATCHED]
+    assert statuses == [S.PENDING, S.STOCK_RESERVED, S.PAID, S.DISPATCHED]

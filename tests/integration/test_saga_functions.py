@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ import requests
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.delivery import delivery_fails
+from ordersaga.services.payment import SimulatedProvider
 from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
 pytestmark = pytest.mark.integration
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.integration
 E = EventType
 S = OrderStatus
 FAILURE_RATE = 0.5
+DECLINE_RATE = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,7 @@ def stack(redis_url: str, mongo_url: str) -> Iterator[SagaStack]:
         redis_url,
         mongo_url,
         DELIVERY_FAILURE_RATE=str(FAILURE_RATE),
+        PAYMENT_DECLINE_RATE=str(DECLINE_RATE),
         SIM_PREPARING_AFTER_S="1",
         SIM_IN_TRANSIT_AFTER_S="1",
         SIM_DELIVERED_AFTER_S="1",
@@ -46,13 +50,26 @@ def saga(stack: SagaStack) -> SagaStack:
     return stack
 
 
-def place_until(saga: SagaStack, fails: bool, **quantities: int) -> SagaEvent:
-    """Place orders until one whose delivery fails (or succeeds) at FAILURE_RATE."""
-    for _ in range(30):
+def place_until(
+    saga: SagaStack, fails: bool, declined: bool = False, **quantities: int
+) -> SagaEvent:
+    """Place orders until one whose payment is declined (or not) at DECLINE_RATE and whose
+    delivery fails (or succeeds) at FAILURE_RATE."""
+    for _ in range(40):
         placed = saga.place(**quantities)
-        if delivery_fails(placed.order_id, FAILURE_RATE) is fails:
+        total = saga.order(placed.order_id).total_cents
+        is_declined = SimulatedProvider(DECLINE_RATE).authorise(placed.order_id, total) is None
+        if is_declined is declined and delivery_fails(placed.order_id, FAILURE_RATE) is fails:
             return placed
-    raise AssertionError("no order with the wanted delivery outcome in 30 tries")
+    raise AssertionError("no order with the wanted outcomes in 40 tries")
+
+
+def pay(saga: SagaStack, placed: SagaEvent) -> SagaEvent:
+    """Reserve and pay the order; its `payment.authorised`."""
+    reserved = saga.step("reserve-stock", placed)
+    [paid] = saga.step("payment", reserved[0])
+    assert paid.type is E.PAYMENT_AUTHORISED
+    return paid
 
 
 def test_fifty_orders_racing_for_ten_units_reserve_exactly_ten(saga: SagaStack) -> None:
@@ -117,12 +134,13 @@ def test_order_short_on_its_second_sku_gives_back_the_first(saga: SagaStack) -> 
 def test_order_goes_through_every_function_to_delivered(saga: SagaStack) -> None:
     placed = place_until(saga, fails=False, PIZ_MARG=2, DRK_LEMN=1)
 
-    reserved = saga.step("reserve-stock", placed)
-    dispatched = saga.step("dispatch-delivery", reserved[0])
+    dispatched = saga.step("dispatch-delivery", pay(saga, placed))
     deadline = time.monotonic() + 30
     while saga.order(placed.order_id).status is not S.DELIVERED:
         assert time.monotonic() < deadline, saga.order(placed.order_id).status
         saga.run("simulate")
+    [completed] = saga.events_of(placed.order_id, E.ORDER_COMPLETED)
+    assert saga.step("reserve-stock", completed) == []  # counts the stock as delivered
 
     body = requests.get(
         f"{saga.gateway.url}/function/order-status/{placed.order_id}", timeout=10
@@ -130,6 +148,7 @@ def test_order_goes_through_every_function_to_delivered(saga: SagaStack) -> None
     assert [h["status"] for h in body["history"]] == [
         "PENDING",
         "STOCK_RESERVED",
+        "PAID",
         "DISPATCHED",
         "PREPARING",
         "IN_TRANSIT",
@@ -147,20 +166,38 @@ def test_order_goes_through_every_function_to_delivered(saga: SagaStack) -> None
     assert all(level.conserved for level in saga.stock.levels())
 
 
-def test_failed_delivery_releases_the_stock_and_cancels_the_order(saga: SagaStack) -> None:
+def test_failed_delivery_releases_the_stock_cancels_the_order_and_refunds(
+    saga: SagaStack,
+) -> None:
     placed = place_until(saga, fails=True, SID_WING=3)
 
-    reserved = saga.step("reserve-stock", placed)
-    failed = saga.step("dispatch-delivery", reserved[0])
+    failed = saga.step("dispatch-delivery", pay(saga, placed))
     compensation = saga.step("reserve-stock", failed[0])
-    after_cancel = saga.step("reserve-stock", compensation[1])
+    refund = saga.step("payment", compensation[1])
 
     assert [e.type for e in failed] == [E.DELIVERY_FAILED]
     assert [e.type for e in compensation] == [E.STOCK_RELEASED, E.ORDER_CANCELLED]
-    assert after_cancel == []
+    assert [e.type for e in refund] == [E.PAYMENT_REFUNDED]
     order = saga.order(placed.order_id)
     assert order.status is S.CANCELLED
     assert order.cancel_reason == "delivery failed: no courier available"
+    assert order.payment is not None and order.payment.refunded_at is not None
+    wings = saga.level("SID-WING")
+    assert (wings.available, wings.reserved) == (30, 0)
+
+
+def test_declined_payment_releases_the_stock_and_cancels_the_order(saga: SagaStack) -> None:
+    placed = place_until(saga, fails=False, declined=True, SID_WING=2)
+
+    reserved = saga.step("reserve-stock", placed)
+    declined = saga.step("payment", reserved[0])
+    compensation = saga.step("reserve-stock", declined[0])
+
+    assert [e.type for e in declined] == [E.PAYMENT_DECLINED]
+    assert [e.type for e in compensation] == [E.STOCK_RELEASED, E.ORDER_CANCELLED]
+    assert saga.step("payment", compensation[1]) == []  # nothing was paid
+    order = saga.order(placed.order_id)
+    assert (order.status, order.cancel_reason) == (S.CANCELLED, "payment declined")
     wings = saga.level("SID-WING")
     assert (wings.available, wings.reserved) == (30, 0)
 
@@ -170,17 +207,18 @@ def test_duplicate_deliveries_change_nothing(saga: SagaStack) -> None:
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         answers = list(pool.map(lambda _: saga.step("reserve-stock", placed), range(5)))
-    reserved = answers[0][0]
-    failed = [saga.step("dispatch-delivery", reserved) for _ in range(2)]
+    paid = [saga.step("payment", answers[0][0]) for _ in range(2)]
+    failed = [saga.step("dispatch-delivery", paid[0][0]) for _ in range(2)]
     compensations = [saga.step("reserve-stock", failed[0][0]) for _ in range(3)]
 
     assert len({tuple(e.id for e in a) for a in answers}) == 1
-    assert failed[0][0].id == failed[1][0].id
+    assert paid[0] == paid[1]
+    assert failed[0] == failed[1]
     assert len({tuple(e.id for e in c) for c in compensations}) == 1
     fries = saga.level("SID-FRIE")
     assert (fries.available, fries.reserved, fries.delivered) == (60, 0, 0)
     history = [h.status for h in saga.order(placed.order_id).history]
-    assert history == [S.PENDING, S.STOCK_RESERVED, S.CANCELLED]
+    assert history == [S.PENDING, S.STOCK_RESERVED, S.PAID, S.CANCELLED]
 
 
 def test_saga_step_refuses_unsigned_calls(saga: SagaStack) -> None:
@@ -213,7 +251,7 @@ def test_reconcile_reannounces_a_reservation_whose_event_was_lost(saga: SagaStac
     placed = saga.place(DRK_COLD=1)
     reserved = saga.step("reserve-stock", placed)[0]
     saga.db.orders.update_one(
-        {"_id": placed.order_id}, {"$set": {"updated_at": reserved.at.replace(year=2000)}}
+        {"_id": placed.order_id}, {"$set": {"updated_at": reserved.at - timedelta(minutes=2)}}
     )
 
     body = saga.run("reconcile")
@@ -228,11 +266,11 @@ def test_reconcile_announces_a_dispatch_whose_event_never_reached_the_stream(
     saga: SagaStack,
 ) -> None:
     placed = place_until(saga, fails=False, DRK_COLD=1)  # half of all deliveries fail here
-    reserved = saga.step("reserve-stock", placed)[0]
-    saga.stream.append([reserved])
-    dispatched = saga.step("dispatch-delivery", reserved)[0]  # its answer is lost
+    paid = pay(saga, placed)
+    saga.stream.append(saga.order(placed.order_id).answered[placed.id] + [paid])
+    dispatched = saga.step("dispatch-delivery", paid)[0]  # its answer is lost
     saga.db.orders.update_one(
-        {"_id": placed.order_id}, {"$set": {"updated_at": dispatched.at.replace(year=2000)}}
+        {"_id": placed.order_id}, {"$set": {"updated_at": dispatched.at - timedelta(minutes=2)}}
     )
     assert saga.order(placed.order_id).status is S.DISPATCHED
 
@@ -243,11 +281,12 @@ def test_reconcile_announces_a_dispatch_whose_event_never_reached_the_stream(
     assert (again.id, again.data, again.causation_id) == (
         dispatched.id,
         dispatched.data,
-        reserved.id,
+        paid.id,
     )
     assert [e.type for e in saga.events_of(placed.order_id)] == [
         E.ORDER_PLACED,
         E.STOCK_RESERVED,
+        E.PAYMENT_AUTHORISED,
         E.DELIVERY_DISPATCHED,
     ]
 
@@ -258,16 +297,17 @@ def test_saga_stuck_too_long_is_timed_out_and_its_stock_released(saga: SagaStack
     long_ago = saga.order(placed.order_id).updated_at.replace(year=2000)
     saga.db.orders.update_one({"_id": placed.order_id}, {"$set": {"updated_at": long_ago}})
 
-    assert saga.run("simulate")["timed_out"] >= 1
+    assert placed.order_id in saga.run("reconcile")["timed_out"]
 
+    [timed_out] = saga.events_of(placed.order_id, E.ORDER_TIMED_OUT)
+    assert timed_out.data == {"status": "STOCK_RESERVED", "reason": "timed out in STOCK_RESERVED"}
+    compensation = saga.step("reserve-stock", timed_out)
+    assert [e.type for e in compensation] == [E.STOCK_RELEASED, E.ORDER_CANCELLED]
     order = saga.order(placed.order_id)
     assert (order.status, order.cancel_reason) == (S.CANCELLED, "timed out in STOCK_RESERVED")
-    cancel = saga.events_of(placed.order_id, E.ORDER_CANCELLED)
-    assert [e.data for e in cancel] == [{"reason": "timed out in STOCK_RESERVED"}]
-    released = saga.step("reserve-stock", cancel[0])
-    assert [e.type for e in released] == [E.STOCK_RELEASED]
     curry = saga.level("BWL-CURY")
     assert (curry.available, curry.reserved) == (25, 0)
+    assert placed.order_id not in saga.run("reconcile")["timed_out"]
 
 
 def test_simulate_places_its_synthetic_orders_once_per_minute(saga: SagaStack) -> None:
@@ -287,21 +327,14 @@ def test_simulate_places_its_synthetic_orders_once_per_minute(saga: SagaStack) -
         assert saga.events_of(order_id.order_id, E.ORDER_PLACED)
 
 
-def test_reconcile_reannounces_a_lost_cancel_of_an_order_holding_stock(saga: SagaStack) -> None:
+def test_reconcile_gives_back_the_stock_a_cancelled_order_still_holds(saga: SagaStack) -> None:
     placed = saga.place(SAL_GREK=2)
     saga.step("reserve-stock", placed)
-    # Timed out, but the order.cancelled never reached the stream.
-    saga.orders.advance(placed.order_id, S.CANCELLED, "lost-cancel", reason="timed out")
-    saga.db.orders.update_one(
-        {"_id": placed.order_id},
-        {"$set": {"updated_at": placed.at.replace(year=2000)}},
-    )
+    # Cancelled, but the release never happened (the compensation died after its write).
+    saga.db.orders.update_one({"_id": placed.order_id}, {"$set": {"status": "CANCELLED"}})
 
     body = saga.run("reconcile")
 
-    assert body["order_cancelled_reemitted"] == [placed.order_id]
-    cancel = saga.events_of(placed.order_id, E.ORDER_CANCELLED)
-    assert [e.id for e in cancel] == ["lost-cancel"]
-    assert [e.type for e in saga.step("reserve-stock", cancel[0])] == [E.STOCK_RELEASED]
+    assert placed.order_id in body["stock_repaired"]["released"]
     salad = saga.level("SAL-GREK")
     assert (salad.available, salad.reserved) == (20, 0)
