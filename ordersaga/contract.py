@@ -14,36 +14,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ordersaga.domain.events import EventType
-from ordersaga.domain.models import OrderStatus
 from ordersaga.domain.responses import RESPONSES
-from ordersaga.domain.state_machine import HAPPY_PATH
+from ordersaga.domain.saga import HAPPY_PATH, STAGES, EventType
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_FILE = REPO_ROOT / "frontend" / "src" / "lib" / "contract.gen.json"
 
-# How a person reads each status (the UI's timeline and badges).
-LABELS: dict[OrderStatus, str] = {
-    OrderStatus.PENDING: "Order placed",
-    OrderStatus.STOCK_RESERVED: "Stock reserved",
-    OrderStatus.DISPATCHED: "Courier assigned",
-    OrderStatus.PREPARING: "Preparing",
-    OrderStatus.IN_TRANSIT: "On the way",
-    OrderStatus.DELIVERED: "Delivered",
-    OrderStatus.CANCELLED: "Cancelled",
-}
-
-
 def saga_section() -> dict[str, Any]:
-    """The statuses in saga order with their labels, the happy path, and every event type."""
-    ordered = [*HAPPY_PATH, *(status for status in OrderStatus if status not in HAPPY_PATH)]
+    """The statuses in saga order with their labels, the happy path, and every event type, as
+    the saga table (`ordersaga.domain.saga`) has them."""
     return {
         "statuses": [
-            {"status": status.value, "label": LABELS[status], "final": status.is_final}
-            for status in ordered
+            {"status": stage.status.value, "label": stage.label, "final": stage.status.is_final}
+            for stage in STAGES
         ],
         "happy_path": [status.value for status in HAPPY_PATH],
-        "final": [status.value for status in ordered if status.is_final],
+        "final": [stage.status.value for stage in STAGES if stage.status.is_final],
         "event_types": [event_type.value for event_type in EventType],
     }
 
