@@ -10,9 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from typing import TYPE_CHECKING
 
 from ordersaga.domain.errors import Unauthorized
-from ordersaga.entrypoints.http import Event, header
+
+if TYPE_CHECKING:
+    # Not at run time: the web UI's image uses this module and has no pymongo or redis, which
+    # the functions' HTTP runtime imports.
+    from ordersaga.entrypoints.http import Event
 
 ADMIN_USER = "admin"
 
@@ -52,4 +57,6 @@ def is_admin(authorization: str, password: str) -> bool:
 
 def require_admin(event: Event, password: str) -> None:
     """Refuse (401) a call without `Authorization: Basic admin:<password>` (or with no password)."""
+    from ordersaga.entrypoints.http import header  # here, for the reason above
+
     check_admin(header(event, "Authorization"), password)
