@@ -100,7 +100,7 @@ export async function order_dispatched(page, base) {
   );
   await page.getByTestId("live-badge").or(page.getByText("Final")).first().waitFor();
   const reached = await page.locator('li[data-reached="true"]').evaluateAll((els) => els.map((el) => el.dataset.status));
-  for (const step of ["PENDING", "STOCK_RESERVED", "DISPATCHED"]) assert.ok(reached.includes(step), `${step} in ${reached}`);
+  for (const step of ["PENDING", "STOCK_RESERVED", "PAID", "DISPATCHED"]) assert.ok(reached.includes(step), `${step} in ${reached}`);
   console.log(`order ${orderId}: first shown ${firstSeen}, reached ${reached.join(" → ")} live`);
   console.log(`measured: click on Place order → DISPATCHED on screen in ${shownAfterMs} ms`);
   assert.equal(posts, 1, "a double click on Place order sends one request");
@@ -280,6 +280,33 @@ export async function cancelled_live(page, base, env) {
   const reason = await page.getByTestId("cancel-reason").innerText();
   assert.match(reason, new RegExp(`out of stock.*${env.SHORT_SKU}`, "i"));
   await screenshot(page, "tracking-cancelled");
+}
+
+/** The payment provider declines: the saga gives the stock back and the page says why, live. */
+export async function payment_declined(page, base) {
+  const frames = [];
+  page.on("websocket", (ws) => {
+    if (ws.url().includes("/ws/orders/")) ws.on("framereceived", (frame) => frames.push(String(frame.payload)));
+  });
+  await openShop(page, base);
+  await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
+  await fillCustomer(page);
+  await page.getByRole("button", { name: /Place order/ }).click();
+  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="order-status"]')?.dataset.status === "CANCELLED",
+    null,
+    { timeout: 60_000 },
+  );
+  assert.equal(await page.getByTestId("cancel-reason").innerText(), "payment declined");
+  const reached = await page.locator('li[data-reached="true"]').evaluateAll((els) => els.map((el) => el.dataset.status));
+  assert.ok(reached.includes("STOCK_RESERVED"), `the reservation before the decline shows: ${reached}`);
+  assert.ok(!reached.includes("PAID"), `an order whose payment was declined was never paid: ${reached}`);
+  assert.ok(
+    frames.some((f) => f.includes('"type":"payment.declined"')) && frames.some((f) => f.includes('"status":"CANCELLED"')),
+    `the decline and the cancellation arrive live over the WebSocket (frames: ${frames.length})`,
+  );
+  await screenshot(page, "tracking-payment-declined");
 }
 
 async function axeViolations(page) {

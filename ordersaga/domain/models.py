@@ -197,4 +197,3 @@ class Order(BaseModel):
         """The latest history entry, or the latest one of `status` when it is given."""
         entries = [e for e in self.history if status is None or e.status is status]
         return entries[-1] if entries else None
-

@@ -20,21 +20,19 @@ import redis
 import requests
 from pymongo import MongoClient
 
+from ordersaga.domain.saga import HAPPY_PATH, OrderStatus, rank
+from ordersaga.services.recovery import DRIVEN
 from tests.upstack import UpStack
 
 STREAM = "orders.events"
 GROUP = "saga-connector"
 DEAD_LETTERS = "orders.dead"
-# A saga past these states has done its work (or is carried on by the simulated kitchen).
-UNSETTLED = {"PENDING", "STOCK_RESERVED"}
-HOLDING = {"STOCK_RESERVED", "DISPATCHED", "PREPARING", "IN_TRANSIT"}
+# A saga past these states has done its work (or is carried on by the simulated kitchen):
+# the statuses a connector-driven step moves an order out of.
+UNSETTLED = {status.value for status in DRIVEN}
+HOLDING = {s.value for s in HAPPY_PATH if not s.is_final and s is not OrderStatus.PENDING}
 # The order a subscriber may see statuses in; a final one is never followed by another.
-RANK = {
-    s: n
-    for n, s in enumerate(
-        ["PENDING", "STOCK_RESERVED", "DISPATCHED", "PREPARING", "IN_TRANSIT", "DELIVERED"]
-    )
-} | {"CANCELLED": 9}
+RANK = {status.value: rank(status) for status in OrderStatus}
 CUSTOMER = {"name": "Chaos Monkey", "address": "1 Failure Lane"}
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.e2e.conftest import ARTIFACTS, FRONTEND, Stack
 
@@ -99,6 +102,35 @@ def test_order_for_more_than_the_stock_is_cancelled_with_the_reason_shown(stack:
     stack.set_stock(SHORT[0], 1)
     output = run(stack, "cancelled_live", SHORT_SKU=SHORT[0], SHORT_NAME=SHORT[1])
     assert "PASS cancelled_live" in output
+
+
+@contextmanager
+def payment_decline_rate(stack: Stack, rate: float) -> Iterator[None]:
+    """Redeploy the payment function with PAYMENT_DECLINE_RATE=`rate` (as `faas-cli deploy
+    --env` does, through the gateway's API); the first environment is put back after."""
+    auth = ("admin", stack.password)
+    current = requests.get(f"{stack.gateway_url}/system/function/payment", auth=auth, timeout=10)
+    current.raise_for_status()
+    spec = current.json()
+
+    def deploy(env: dict[str, str]) -> None:
+        body = {"service": "payment", "image": spec["image"], "envVars": env}
+        response = requests.put(
+            f"{stack.gateway_url}/system/functions", json=body, auth=auth, timeout=60
+        )
+        assert response.status_code in (200, 202), response.text
+
+    deploy({**spec["envVars"], "PAYMENT_DECLINE_RATE": str(rate)})
+    try:
+        yield
+    finally:
+        deploy(spec["envVars"])
+
+
+def test_declined_payment_cancels_the_order_live_with_the_reason_shown(stack: Stack) -> None:
+    with payment_decline_rate(stack, 1.0):
+        output = run(stack, "payment_declined")
+    assert "PASS payment_declined" in output
 
 
 def test_operator_signs_in_sees_the_live_pipeline_and_signs_out(stack: Stack) -> None:

@@ -154,9 +154,10 @@ def test_one_trace_runs_through_the_saga(
     )
 
     events = stack.events_of(order_id)
-    assert [e.type for e in events][:3] == [
+    assert [e.type for e in events][:4] == [
         EventType.ORDER_PLACED,
         EventType.STOCK_RESERVED,
+        EventType.PAYMENT_AUTHORISED,
         EventType.DELIVERY_DISPATCHED,
     ]
     assert {e.traceparent.split("-")[1] for e in events} == {CALLER_TRACE}

@@ -105,6 +105,7 @@ def test_a_gateway_outage_longer_than_the_attempt_budget_dead_letters_nothing(
     assert [event.type for event in stack.events_of(order.order_id)] == [
         EventType.ORDER_PLACED,
         EventType.STOCK_RESERVED,
+        EventType.PAYMENT_AUTHORISED,
         EventType.DELIVERY_DISPATCHED,
     ]
 

@@ -18,7 +18,9 @@ from ordersaga.adapters.mongo import (
 from ordersaga.adapters.order_counts import SETTLE
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
+from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import (
+    HistoryEntry,
     Order,
     OrderStatus,
     utcnow,
@@ -69,10 +71,27 @@ class CountingOrders(OrderRepository):
 
 
 def _cancelled(n: int, final_at: datetime) -> Order:
+    """An order cancelled at `final_at` by its time-out, its `order.cancelled` recorded (as
+    the compensation records it) and never appended."""
     order = _order(n, OrderStatus.CANCELLED)
-    entry = order.history[0].model_copy(update={"at": final_at, "reason": "timed out"})
+    cancelled = SagaEvent(
+        id=f"c{n}",
+        type=EventType.ORDER_CANCELLED,
+        order_id=order.order_id,
+        data={"reason": "timed out"},
+        at=final_at,
+    )
+    pending = order.history[0].model_copy(update={"status": OrderStatus.PENDING})
+    entry = HistoryEntry(
+        status=OrderStatus.CANCELLED, at=final_at, event_id=cancelled.id, reason="timed out"
+    )
     return order.model_copy(
-        update={"history": [entry], "updated_at": final_at, "final_at": final_at}
+        update={
+            "history": [pending, entry],
+            "answered": {f"t{n}": [cancelled]},
+            "updated_at": final_at,
+            "final_at": final_at,
+        }
     )
 
 
@@ -106,6 +125,7 @@ def test_a_reconcile_run_after_a_run_reads_only_the_orders_finished_in_between(
     ((after, upto, read),) = orders.reads
     expected = {o.order_id for o in [*between, late]}
     assert set(read) == expected  # not the hour: only what finished since, and the late one
-    assert second == {order_id: ["order.cancelled"] for order_id in expected}
+    # Neither was ever appended: each gets its whole recorded saga.
+    assert second == {order_id: ["order.placed", "order.cancelled"] for order_id in expected}
     assert (after, upto) == (now - stale - SETTLE, now + timedelta(minutes=5) - stale)
     assert finished.get() == upto

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.stack import Stack, load_stack
+from ordersaga.contract import saga_markdown
 from ordersaga.domain.saga import (
     HAPPY_PATH,
     ORIGINS,
@@ -134,3 +135,7 @@ def test_every_event_belongs_to_a_stage_of_the_order() -> None:
     assert stage_of(EventType.PAYMENT_DECLINED) is OrderStatus.STOCK_RESERVED
     assert stage_of(EventType.STOCK_REJECTED) is OrderStatus.CANCELLED
     assert stage_of(EventType.PAYMENT_REFUNDED) is OrderStatus.CANCELLED
+
+
+def test_the_saga_document_is_generated_from_the_table() -> None:
+    assert (ROOT / "docs" / "SAGA.md").read_text() == saga_markdown(), "run `make contract`"
