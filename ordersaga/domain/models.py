@@ -17,7 +17,7 @@ from pydantic import (
     computed_field,
 )
 
-from ordersaga.domain.events import SagaEvent
+from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.events import utcnow as utcnow
 from ordersaga.domain.saga import OrderStatus as OrderStatus
 
@@ -155,15 +155,6 @@ class Delivery(BaseModel):
     dispatched_at: datetime | None = None
 
 
-class Payment(BaseModel):
-    """The authorisation of an order's total, and its refund when the saga failed after it."""
-
-    authorisation: str
-    amount_cents: int
-    authorised_at: datetime
-    refunded_at: datetime | None = None
-
-
 class Order(BaseModel):
     """An order document: lines, customer, current status and the history behind it."""
 
@@ -189,9 +180,12 @@ class Order(BaseModel):
     # step's effect (ordersaga.services.steps). A repeated event is answered from here and
     # recovery re-announces from here.
     answered: dict[str, list[SagaEvent]] = Field(default_factory=dict)
-    payment: Payment | None = None
     # When the order became final, by the writer's clock (orders are counted by it).
     final_at: datetime | None = None
+
+    def recorded(self, event_type: EventType) -> list[SagaEvent]:
+        """The events of this type that the order's steps answered (`answered`), in order."""
+        return [e for events in self.answered.values() for e in events if e.type is event_type]
 
     def last_entry(self, status: OrderStatus | None = None) -> HistoryEntry | None:
         """The latest history entry, or the latest one of `status` when it is given."""

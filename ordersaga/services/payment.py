@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.domain.models import Order, OrderStatus, Payment, utcnow
+from ordersaga.domain.models import Order, OrderStatus
 from ordersaga.services.delivery import fraction
 from ordersaga.services.steps import (
     NOTHING,
@@ -49,31 +49,22 @@ def authorise(reserved: SagaEvent, order: Order, stores: Stores) -> Decision:
     if authorisation is None:
         declined = reserved.follow_up(EventType.PAYMENT_DECLINED, {"reason": DECLINE_REASON})
         return Decision((declined,))
-    now = utcnow()
-    payment = Payment(
-        authorisation=authorisation, amount_cents=order.total_cents, authorised_at=now
-    )
     data = {"authorisation": authorisation, "amount_cents": order.total_cents}
     return Decision(
-        (reserved.follow_up(EventType.PAYMENT_AUTHORISED, data),),
-        status=OrderStatus.PAID,
-        at=now,
-        fields={"payment": payment.model_dump()},
+        (reserved.follow_up(EventType.PAYMENT_AUTHORISED, data),), status=OrderStatus.PAID
     )
 
 
 def refund(cancelled: SagaEvent, order: Order, stores: Stores) -> Decision:
-    """A paid order was cancelled (its delivery failed, or it timed out) → `payment.refunded`."""
-    if order.payment is None or order.payment.refunded_at is not None:
+    """A paid order was cancelled (its delivery failed, or it timed out) → `payment.refunded`.
+
+    What was paid, and whether it was refunded, is in the order's record of its saga: the
+    `payment.authorised` its payment step answered, and any `payment.refunded`.
+    """
+    paid = order.recorded(EventType.PAYMENT_AUTHORISED)
+    if not paid or order.recorded(EventType.PAYMENT_REFUNDED):
         return NOTHING
-    data = {
-        "authorisation": order.payment.authorisation,
-        "amount_cents": order.payment.amount_cents,
-    }
-    return Decision(
-        (cancelled.follow_up(EventType.PAYMENT_REFUNDED, data),),
-        fields={"payment.refunded_at": utcnow()},
-    )
+    return Decision((cancelled.follow_up(EventType.PAYMENT_REFUNDED, dict(paid[-1].data)),))
 
 
 HANDLERS: Handlers = {

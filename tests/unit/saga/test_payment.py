@@ -27,12 +27,10 @@ def test_reserved_order_is_authorised_and_paid(world: World) -> None:
 
     assert types(events) == [EventType.PAYMENT_AUTHORISED]
     order = world.order(reserved)
-    assert events[0].data == {
-        "authorisation": order.payment.authorisation if order.payment else None,
-        "amount_cents": 2000,
-    }
+    assert events[0].data["amount_cents"] == 2000
+    assert events[0].data["authorisation"].startswith("auth_")
     assert order.status is OrderStatus.PAID
-    assert order.payment is not None and order.payment.amount_cents == order.total_cents
+    assert order.recorded(EventType.PAYMENT_AUTHORISED) == events
     assert world.run("payment", reserved) == events  # a repeat pays once
 
 
@@ -51,7 +49,7 @@ def test_declined_payment_releases_the_stock_and_cancels_with_its_reason(world: 
     order = world.order(placed)
     assert order.status is OrderStatus.CANCELLED
     assert order.cancel_reason == "payment declined"
-    assert order.payment is None
+    assert order.recorded(EventType.PAYMENT_AUTHORISED) == []
     assert (world.level("PIZ-MARG").available, world.level("PIZ-MARG").reserved) == (3, 0)
 
 
@@ -73,7 +71,7 @@ def test_failed_delivery_after_payment_is_refunded_once(world: World) -> None:
     assert refunded.data["amount_cents"] == 1000
     assert world.run("payment", cancelled) == [refunded]
     order = world.order(placed)
-    assert order.payment is not None and order.payment.refunded_at is not None
+    assert len(order.recorded(EventType.PAYMENT_REFUNDED)) == 1
 
 
 def test_paid_order_that_times_out_is_refunded(world: World) -> None:
