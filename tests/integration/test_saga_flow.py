@@ -11,6 +11,7 @@ import requests
 
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus
+from ordersaga.domain.saga import HAPPY_PATH
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from ordersaga.services.delivery import delivery_fails
 from tests.integration.connector_process import (
@@ -24,7 +25,6 @@ from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
 pytestmark = pytest.mark.integration
 
-S = OrderStatus
 FAILURE_RATE = 0.5
 
 
@@ -66,7 +66,7 @@ def saga(flow: tuple[SagaStack, ConnectorProcess]) -> Iterator[SagaStack]:
 
 
 def _all_sagas_ended(stack: SagaStack) -> bool:
-    finals = [S.DELIVERED.value, S.CANCELLED.value]
+    finals = [OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value]
     stack.gateway.process.poll()
     if stack.db.orders.count_documents({"status": {"$nin": finals}}):
         requests_simulate(stack)
@@ -79,7 +79,7 @@ def requests_simulate(stack: SagaStack) -> None:
     stack.run("simulate")
 
 
-def _status(stack: SagaStack, order_id: str) -> S:
+def _status(stack: SagaStack, order_id: str) -> OrderStatus:
     return stack.order(order_id).status
 
 
@@ -102,14 +102,16 @@ def test_order_placed_through_the_gateway_is_dispatched_then_delivered(saga: Sag
     saga.reset_menu(PIZ_MARG=10)
     order_id = _place_until(saga, fails=False, PIZ_MARG=2)
 
-    wait_until(lambda: _status(saga, order_id) is S.DISPATCHED, "the order to be dispatched")
+    wait_until(
+        lambda: _status(saga, order_id) is OrderStatus.DISPATCHED, "the order to be dispatched"
+    )
     saga.run("simulate")
-    wait_until(lambda: _status(saga, order_id) is S.DELIVERED, "the order to be delivered")
+    wait_until(
+        lambda: _status(saga, order_id) is OrderStatus.DELIVERED, "the order to be delivered"
+    )
 
     order = saga.order(order_id)
-    assert [entry.status for entry in order.history] == [
-        S.PENDING, S.STOCK_RESERVED, S.PAID, S.DISPATCHED, S.PREPARING, S.IN_TRANSIT, S.DELIVERED,
-    ]  # fmt: skip
+    assert [entry.status for entry in order.history] == list(HAPPY_PATH)
     assert order.delivery is not None
     types = [event.type for event in saga.events_of(order_id)]
     assert types[:4] == [
@@ -127,7 +129,9 @@ def test_order_beyond_the_stock_is_cancelled_and_the_stock_is_unchanged(saga: Sa
     before = saga.level("DES-TIRA")
 
     order_id = saga.place(DES_TIRA=3).order_id
-    wait_until(lambda: _status(saga, order_id) is S.CANCELLED, "the order to be cancelled")
+    wait_until(
+        lambda: _status(saga, order_id) is OrderStatus.CANCELLED, "the order to be cancelled"
+    )
 
     assert saga.order(order_id).cancel_reason == "out of stock: DES-TIRA"
     assert saga.level("DES-TIRA") == before
@@ -142,7 +146,9 @@ def test_failed_delivery_cancels_the_order_and_gives_the_stock_back(saga: SagaSt
     saga.reset_menu(BWL_POKE=10)
     order_id = _place_until(saga, fails=True, BWL_POKE=1)
 
-    wait_until(lambda: _status(saga, order_id) is S.CANCELLED, "the order to be cancelled")
+    wait_until(
+        lambda: _status(saga, order_id) is OrderStatus.CANCELLED, "the order to be cancelled"
+    )
     wait_until(
         lambda: EventType.STOCK_RELEASED in {e.type for e in saga.events_of(order_id)},
         "the stock to be released",
@@ -167,7 +173,9 @@ def test_connector_log_names_each_invocation(flow: tuple[SagaStack, ConnectorPro
 
 def test_operator_replay_of_an_outdated_letter_appends_no_old_event(saga: SagaStack) -> None:
     order_id = _place_until(saga, fails=False, PIZ_MARG=1)
-    wait_until(lambda: _status(saga, order_id) is S.DISPATCHED, "the order to be dispatched")
+    wait_until(
+        lambda: _status(saga, order_id) is OrderStatus.DISPATCHED, "the order to be dispatched"
+    )
     wait_until(lambda: _connector_idle(saga), "the connector to settle the saga so far")
     placed = saga.events_of(order_id, EventType.ORDER_PLACED)[0]
     # Park its order.placed as if reserve-stock had kept failing on it after it did run.
@@ -205,4 +213,9 @@ def test_operator_replay_of_an_outdated_letter_appends_no_old_event(saga: SagaSt
     assert requests.get(url, auth=saga.gateway.auth, timeout=30).json() == []
     assert saga.events_of(order_id) == before  # nothing older appended after newer events
     statuses = [entry.status for entry in saga.order(order_id).history]
-    assert statuses == [S.PENDING, S.STOCK_RESERVED, S.PAID, S.DISPATCHED]
+    assert statuses == [
+        OrderStatus.PENDING,
+        OrderStatus.STOCK_RESERVED,
+        OrderStatus.PAID,
+        OrderStatus.DISPATCHED,
+    ]

@@ -19,8 +19,6 @@ from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
 pytestmark = pytest.mark.integration
 
-E = EventType
-S = OrderStatus
 FAILURE_RATE = 0.5
 DECLINE_RATE = 0.3
 
@@ -68,7 +66,7 @@ def pay(saga: SagaStack, placed: SagaEvent) -> SagaEvent:
     """Reserve and pay the order; its `payment.authorised`."""
     reserved = saga.step("reserve-stock", placed)
     [paid] = saga.step("payment", reserved[0])
-    assert paid.type is E.PAYMENT_AUTHORISED
+    assert paid.type is EventType.PAYMENT_AUTHORISED
     return paid
 
 
@@ -92,12 +90,16 @@ def test_fifty_orders_racing_for_ten_units_reserve_exactly_ten(saga: SagaStack) 
     done.set()
     watcher.join()
 
-    winners = [a for a in answers if [e.type for e in a] == [E.STOCK_RESERVED]]
-    losers = [a for a in answers if [e.type for e in a] == [E.STOCK_REJECTED, E.ORDER_CANCELLED]]
+    winners = [a for a in answers if [e.type for e in a] == [EventType.STOCK_RESERVED]]
+    losers = [
+        a
+        for a in answers
+        if [e.type for e in a] == [EventType.STOCK_REJECTED, EventType.ORDER_CANCELLED]
+    ]
     assert (len(winners), len(losers)) == (10, 40)
     statuses = [saga.order(event.order_id).status for event in placed]
-    assert statuses.count(S.STOCK_RESERVED) == 10
-    assert statuses.count(S.CANCELLED) == 40
+    assert statuses.count(OrderStatus.STOCK_RESERVED) == 10
+    assert statuses.count(OrderStatus.CANCELLED) == 40
     level = saga.level("BWL-POKE")
     assert (level.available, level.reserved) == (0, 10)
     assert level.conserved
@@ -113,10 +115,10 @@ def test_order_beyond_stock_is_cancelled_and_leaves_stock_alone(saga: SagaStack)
 
     events = saga.step("reserve-stock", placed)
 
-    assert [e.type for e in events] == [E.STOCK_REJECTED, E.ORDER_CANCELLED]
+    assert [e.type for e in events] == [EventType.STOCK_REJECTED, EventType.ORDER_CANCELLED]
     assert events[0].data["short"] == [{"sku": "DES-TIRA", "requested": 16, "available": 15}]
     order = saga.order(placed.order_id)
-    assert (order.status, order.cancel_reason) == (S.CANCELLED, "out of stock: DES-TIRA")
+    assert (order.status, order.cancel_reason) == (OrderStatus.CANCELLED, "out of stock: DES-TIRA")
     assert (saga.level("DES-TIRA").available, saga.level("DES-TIRA").reserved) == (15, 0)
 
 
@@ -136,10 +138,10 @@ def test_order_goes_through_every_function_to_delivered(saga: SagaStack) -> None
 
     dispatched = saga.step("dispatch-delivery", pay(saga, placed))
     deadline = time.monotonic() + 30
-    while saga.order(placed.order_id).status is not S.DELIVERED:
+    while saga.order(placed.order_id).status is not OrderStatus.DELIVERED:
         assert time.monotonic() < deadline, saga.order(placed.order_id).status
         saga.run("simulate")
-    [completed] = saga.events_of(placed.order_id, E.ORDER_COMPLETED)
+    [completed] = saga.events_of(placed.order_id, EventType.ORDER_COMPLETED)
     assert saga.step("reserve-stock", completed) == []  # counts the stock as delivered
 
     body = requests.get(
@@ -156,10 +158,10 @@ def test_order_goes_through_every_function_to_delivered(saga: SagaStack) -> None
     ]
     assert body["delivery"]["courier"] == dispatched[0].data["courier"]
     assert [(e.type, e.data.get("status")) for e in saga.events_of(placed.order_id)[-4:]] == [
-        (E.DELIVERY_PROGRESSED, "PREPARING"),
-        (E.DELIVERY_PROGRESSED, "IN_TRANSIT"),
-        (E.DELIVERY_PROGRESSED, "DELIVERED"),
-        (E.ORDER_COMPLETED, None),
+        (EventType.DELIVERY_PROGRESSED, "PREPARING"),
+        (EventType.DELIVERY_PROGRESSED, "IN_TRANSIT"),
+        (EventType.DELIVERY_PROGRESSED, "DELIVERED"),
+        (EventType.ORDER_COMPLETED, None),
     ]
     pizza = saga.level("PIZ-MARG")
     assert (pizza.available, pizza.reserved, pizza.delivered) == (38, 0, 2)
@@ -175,13 +177,15 @@ def test_failed_delivery_releases_the_stock_cancels_the_order_and_refunds(
     compensation = saga.step("reserve-stock", failed[0])
     refund = saga.step("payment", compensation[1])
 
-    assert [e.type for e in failed] == [E.DELIVERY_FAILED]
-    assert [e.type for e in compensation] == [E.STOCK_RELEASED, E.ORDER_CANCELLED]
-    assert [e.type for e in refund] == [E.PAYMENT_REFUNDED]
+    assert [e.type for e in failed] == [EventType.DELIVERY_FAILED]
+    assert [e.type for e in compensation] == [EventType.STOCK_RELEASED, EventType.ORDER_CANCELLED]
+    assert [e.type for e in refund] == [EventType.PAYMENT_REFUNDED]
     order = saga.order(placed.order_id)
-    assert order.status is S.CANCELLED
+    assert order.status is OrderStatus.CANCELLED
     assert order.cancel_reason == "delivery failed: no courier available"
-    assert [e.type for e in order.recorded(E.PAYMENT_REFUNDED)] == [E.PAYMENT_REFUNDED]
+    assert [e.type for e in order.recorded(EventType.PAYMENT_REFUNDED)] == [
+        EventType.PAYMENT_REFUNDED
+    ]
     wings = saga.level("SID-WING")
     assert (wings.available, wings.reserved) == (30, 0)
 
@@ -193,11 +197,11 @@ def test_declined_payment_releases_the_stock_and_cancels_the_order(saga: SagaSta
     declined = saga.step("payment", reserved[0])
     compensation = saga.step("reserve-stock", declined[0])
 
-    assert [e.type for e in declined] == [E.PAYMENT_DECLINED]
-    assert [e.type for e in compensation] == [E.STOCK_RELEASED, E.ORDER_CANCELLED]
+    assert [e.type for e in declined] == [EventType.PAYMENT_DECLINED]
+    assert [e.type for e in compensation] == [EventType.STOCK_RELEASED, EventType.ORDER_CANCELLED]
     assert saga.step("payment", compensation[1]) == []  # nothing was paid
     order = saga.order(placed.order_id)
-    assert (order.status, order.cancel_reason) == (S.CANCELLED, "payment declined")
+    assert (order.status, order.cancel_reason) == (OrderStatus.CANCELLED, "payment declined")
     wings = saga.level("SID-WING")
     assert (wings.available, wings.reserved) == (30, 0)
 
@@ -218,7 +222,12 @@ def test_duplicate_deliveries_change_nothing(saga: SagaStack) -> None:
     fries = saga.level("SID-FRIE")
     assert (fries.available, fries.reserved, fries.delivered) == (60, 0, 0)
     history = [h.status for h in saga.order(placed.order_id).history]
-    assert history == [S.PENDING, S.STOCK_RESERVED, S.PAID, S.CANCELLED]
+    assert history == [
+        OrderStatus.PENDING,
+        OrderStatus.STOCK_RESERVED,
+        OrderStatus.PAID,
+        OrderStatus.CANCELLED,
+    ]
 
 
 def test_saga_step_refuses_unsigned_calls(saga: SagaStack) -> None:
@@ -243,7 +252,9 @@ def test_refill_tops_up_low_stock_and_announces_it(saga: SagaStack) -> None:
     brownie = saga.level("DES-BROW")
     assert (brownie.available, brownie.refilled, brownie.conserved) == (20, 18, True)
     assert brownie.last_refill_at is not None
-    refilled = [e for _, e in saga.stream.read_all(count=100_000) if e.type is E.STOCK_REFILLED]
+    refilled = [
+        e for _, e in saga.stream.read_all(count=100_000) if e.type is EventType.STOCK_REFILLED
+    ]
     assert refilled[-1].data == {"sku": "DES-BROW", "quantity": 18, "available": 20}
 
 
@@ -257,7 +268,7 @@ def test_reconcile_reannounces_a_reservation_whose_event_was_lost(saga: SagaStac
     body = saga.run("reconcile")
 
     assert body["reannounced"][placed.order_id] == ["stock.reserved"]
-    again = saga.events_of(placed.order_id, E.STOCK_RESERVED)
+    again = saga.events_of(placed.order_id, EventType.STOCK_RESERVED)
     assert [e.id for e in again] == [reserved.id]
     assert placed.order_id not in saga.run("reconcile")["reannounced"]  # never twice
 
@@ -272,22 +283,22 @@ def test_reconcile_announces_a_dispatch_whose_event_never_reached_the_stream(
     saga.db.orders.update_one(
         {"_id": placed.order_id}, {"$set": {"updated_at": dispatched.at - timedelta(minutes=2)}}
     )
-    assert saga.order(placed.order_id).status is S.DISPATCHED
+    assert saga.order(placed.order_id).status is OrderStatus.DISPATCHED
 
     body = saga.run("reconcile")
 
     assert body["reannounced"][placed.order_id] == ["delivery.dispatched"]
-    [again] = saga.events_of(placed.order_id, E.DELIVERY_DISPATCHED)
+    [again] = saga.events_of(placed.order_id, EventType.DELIVERY_DISPATCHED)
     assert (again.id, again.data, again.causation_id) == (
         dispatched.id,
         dispatched.data,
         paid.id,
     )
     assert [e.type for e in saga.events_of(placed.order_id)] == [
-        E.ORDER_PLACED,
-        E.STOCK_RESERVED,
-        E.PAYMENT_AUTHORISED,
-        E.DELIVERY_DISPATCHED,
+        EventType.ORDER_PLACED,
+        EventType.STOCK_RESERVED,
+        EventType.PAYMENT_AUTHORISED,
+        EventType.DELIVERY_DISPATCHED,
     ]
 
 
@@ -299,12 +310,15 @@ def test_saga_stuck_too_long_is_timed_out_and_its_stock_released(saga: SagaStack
 
     assert placed.order_id in saga.run("reconcile")["timed_out"]
 
-    [timed_out] = saga.events_of(placed.order_id, E.ORDER_TIMED_OUT)
+    [timed_out] = saga.events_of(placed.order_id, EventType.ORDER_TIMED_OUT)
     assert timed_out.data == {"status": "STOCK_RESERVED", "reason": "timed out in STOCK_RESERVED"}
     compensation = saga.step("reserve-stock", timed_out)
-    assert [e.type for e in compensation] == [E.STOCK_RELEASED, E.ORDER_CANCELLED]
+    assert [e.type for e in compensation] == [EventType.STOCK_RELEASED, EventType.ORDER_CANCELLED]
     order = saga.order(placed.order_id)
-    assert (order.status, order.cancel_reason) == (S.CANCELLED, "timed out in STOCK_RESERVED")
+    assert (order.status, order.cancel_reason) == (
+        OrderStatus.CANCELLED,
+        "timed out in STOCK_RESERVED",
+    )
     curry = saga.level("BWL-CURY")
     assert (curry.available, curry.reserved) == (25, 0)
     assert placed.order_id not in saga.run("reconcile")["timed_out"]
@@ -324,7 +338,7 @@ def test_simulate_places_its_synthetic_orders_once_per_minute(saga: SagaStack) -
     for key in keys:
         order_id = saga.orders.find_by_idempotency_key(key)
         assert order_id is not None
-        assert saga.events_of(order_id.order_id, E.ORDER_PLACED)
+        assert saga.events_of(order_id.order_id, EventType.ORDER_PLACED)
 
 
 def test_reconcile_gives_back_the_stock_a_cancelled_order_still_holds(saga: SagaStack) -> None:
