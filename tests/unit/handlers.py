@@ -7,7 +7,8 @@ from types import ModuleType
 
 from gateway.runtime import load_handler
 
-FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+REPO = Path(__file__).resolve().parents[2]
+FUNCTIONS = REPO / "functions"
 
 
 def load(name: str) -> ModuleType:

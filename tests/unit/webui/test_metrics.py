@@ -8,7 +8,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from tests.unit.webui_support import FakeUpstreams, make_app
+from tests.unit.webui.support import FakeUpstreams, make_app
 from webui.app import create_app
 from webui.config import WebConfig
 

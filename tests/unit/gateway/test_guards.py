@@ -14,8 +14,7 @@ from gateway.guards import (
     install_json_errors,
 )
 from gateway.stack import Stack, load_stack
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.unit.handlers import REPO
 
 
 def test_no_callback_is_allowed_without_a_list_and_the_refusal_names_the_setting() -> None:

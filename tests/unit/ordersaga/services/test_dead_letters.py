@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,10 +22,10 @@ from ordersaga.entrypoints import cli
 from ordersaga.entrypoints.auth import basic_authorization
 from ordersaga.services.dead_letters import DeadLetter, DeadLetters
 from tests.orders import an_order
+from tests.unit.handlers import REPO
 
 STREAM = "orders.events"
 DEAD = "orders.dead"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _event(order_id: str, type_: EventType = EventType.ORDER_PLACED) -> SagaEvent:

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.unit.webui_support import FakeUpstreams, make_app, raw_request, sign_in
+from tests.unit.webui.support import FakeUpstreams, make_app, raw_request, sign_in
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -20,6 +19,7 @@ from connector.invoke import FunctionClient
 from ordersaga import tracing
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.logs import JsonFormatter
+from tests.unit.handlers import REPO
 
 CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -136,7 +136,7 @@ def test_spans_are_exported_over_otlp_when_an_endpoint_is_set() -> None:
     env = {
         **os.environ,
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "PYTHONPATH": str(REPO),
     }
     try:
         done = subprocess.run(

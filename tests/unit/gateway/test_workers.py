@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from gateway.app import function_name
 from gateway.stack import load_stack
 from gateway.workers import FunctionLog, FunctionProcess, Worker, local_secrets
+from tests.unit.handlers import REPO
 
-STACK = Path(__file__).resolve().parents[2] / "stack.yml"
+STACK = REPO / "stack.yml"
 
 
 class Running:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ordersaga.entrypoints.runtime import create_app
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.unit.handlers import REPO
 
 
 @pytest.mark.usefixtures("fakes")

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.unit.webui_support import PASSWORD, FakeUpstreams, make_app, raw_request, sign_in
+from tests.unit.handlers import REPO
+from tests.unit.webui.support import PASSWORD, FakeUpstreams, make_app, raw_request, sign_in
 from webui.session import FailedLogins, Sessions
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
