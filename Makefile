@@ -45,7 +45,7 @@ bench-growth: $(BENCH_STAMP) redis-server frontend
 # The web UI: `npm ci` when the lock file changed, `npm run build` when any source is newer
 # than the built index.html (python -m webui serves frontend/dist).
 FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
-	$(wildcard frontend/index.html frontend/vite.config.ts frontend/tsconfig*.json frontend/package.json)
+	$(wildcard frontend/index.html frontend/api/*.html frontend/vite.config.ts frontend/tsconfig*.json frontend/package.json)
 FRONTEND_MODULES := frontend/node_modules/.package-lock.json
 
 .PHONY: node
