@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import requests
 from flask import Flask, Response, g, request
@@ -32,6 +33,10 @@ VERSION = "0.1.0"
 CALL_ID = "X-Call-Id"
 # The one namespace of the local gateway; faas-cli >= 0.16.30 calls `/function/<name>.<ns>`.
 NAMESPACE = "openfaas-fn"
+
+
+# RFC 3986 pchar, and `/`: what a path may hold as it is (unreserved characters are always kept).
+PATH_SAFE = "/:@!$&'()*+,;="
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -117,7 +122,9 @@ class Upstreams:
         code = 502
         try:
             with self._base(name) as base:
-                url = base.rstrip("/") + "/" + path.lstrip("/")
+                # Flask hands the path over decoded: encode it again, or a `%3F` or `%23` in
+                # it would start the function's query string or fragment.
+                url = base.rstrip("/") + "/" + quote(path.lstrip("/"), safe=PATH_SAFE)
                 if query:
                     url += "?" + query.decode("latin-1")
                 answer = self.session.request(

@@ -280,3 +280,16 @@ def test_a_method_the_gateway_does_not_forward_is_a_405_that_says_what_is(
     assert {"GET", "POST"} <= set(allowed) and "TRACE" not in allowed
     assert answer.json()["field"] == "method"
     assert answer.json()["message"].endswith("not TRACE")
+
+
+def test_an_encoded_question_mark_stays_in_the_path_it_was_sent_in(
+    gateway: RunningGateway,
+) -> None:
+    order_id = place(gateway).json()["order_id"]
+
+    # `%3F` is part of the path segment: the function must not read what follows as a query.
+    answer = requests.get(f"{gateway.url}/function/order-status/%3Forder_id={order_id}", timeout=10)
+
+    assert answer.status_code == 404
+    assert answer.json()["field"] == "order_id"
+    assert order_id not in answer.text.replace(f"?order_id={order_id}", "")
