@@ -8,7 +8,7 @@ from ordersaga.adapters.stock import StockRepository
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import utcnow
 from ordersaga.services.refill import refill_stock
-from tests.unit.saga.conftest import STOCK, World
+from tests.unit.ordersaga.services.conftest import STOCK, World
 
 
 def test_skus_below_threshold_are_topped_up_to_their_initial_stock(world: World) -> None:

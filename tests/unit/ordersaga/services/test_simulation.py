@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.simulation import Timing, run_simulation
-from tests.unit.saga.conftest import World
+from tests.unit.ordersaga.services.conftest import World
 
 TIMING = Timing(preparing_after_s=20, in_transit_after_s=40, delivered_after_s=60)
 

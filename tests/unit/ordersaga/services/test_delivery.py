@@ -9,7 +9,7 @@ from ordersaga.domain.errors import NotFound
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus
 from ordersaga.services.delivery import COURIERS, ETA_MINUTES, delivery_fails
-from tests.unit.saga.conftest import World
+from tests.unit.ordersaga.services.conftest import World
 
 
 def pay(world: World, **quantities: int) -> SagaEvent:

@@ -16,7 +16,7 @@ from ordersaga.services.dead_letters import DeadLetter
 from ordersaga.services.reconcile import time_out_sagas
 from ordersaga.services.recovery import redrive_lost_steps
 from tests.saga_driver import SagaDriver
-from tests.unit.saga.conftest import World
+from tests.unit.ordersaga.services.conftest import World
 
 STALE = timedelta(seconds=30)
 

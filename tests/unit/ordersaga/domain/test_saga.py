@@ -28,7 +28,7 @@ from ordersaga.entrypoints.saga import SAGA_FUNCTIONS
 from ordersaga.services.simulation import NEXT_STEP
 from tests.unit.handlers import load
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture(scope="module")

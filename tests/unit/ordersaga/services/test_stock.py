@@ -10,7 +10,7 @@ from ordersaga.domain.errors import NotFound, ValidationFailed
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.services.reconcile import time_out_sagas
-from tests.unit.saga.conftest import STOCK, World
+from tests.unit.ordersaga.services.conftest import STOCK, World
 
 
 def run(world: World, event: SagaEvent) -> list[SagaEvent]:

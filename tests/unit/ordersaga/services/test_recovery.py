@@ -18,7 +18,7 @@ from ordersaga.services.recovery import (
     reemit_missing_announcements,
 )
 from ordersaga.services.simulation import Timing, progress_deliveries
-from tests.unit.saga.conftest import World
+from tests.unit.ordersaga.services.conftest import World
 
 
 def later() -> datetime:

@@ -9,7 +9,7 @@ from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus, utcnow
 from ordersaga.services.payment import SimulatedProvider
 from ordersaga.services.reconcile import time_out_sagas
-from tests.unit.saga.conftest import World
+from tests.unit.ordersaga.services.conftest import World
 
 
 def reserve(world: World, **quantities: int) -> SagaEvent:
