@@ -40,8 +40,7 @@ class Service:
 
     name: str
     args: list[str]  # after the python executable, e.g. ["-m", "connector"]
-    port_env: str | None = None  # env var naming its port, passed on to it
-    default_port: int = 0
+    port_env: str | None = None  # env var naming its port (default as in Settings), passed on
     health_path: str = "/healthz"
     url_label: str = ""  # shown in the summary when set
     extra_pythonpath: str = ""  # a folder (relative to the repo) added to PYTHONPATH
@@ -49,11 +48,6 @@ class Service:
     replicas_env: str | None = None  # env var choosing how many copies run (default 1)
     # env var naming the port of each replica's /metrics and health checks (a free one each)
     metrics_port_env: str | None = None
-
-
-def _default_port(field: str) -> int:
-    """A server's port when its variable is not set, as the shared settings define it."""
-    return int(Settings.model_fields[field].default)
 
 
 # Started in this order after the gateway; each gets REDIS_URL, MONGO_URL, GATEWAY_URL, the
@@ -70,23 +64,20 @@ SERVICES: list[Service] = [
         "notify",
         ["-m", "notify"],
         port_env="NOTIFY_PORT",
-        default_port=_default_port("notify_port"),
         extra_pythonpath="functions/notify",
         url_label="notify",
         via_gateway=True,
     ),
     # Last: it proxies /function/* to the gateway and /ws/*, /sse/* to notify.
-    Service(
-        "webui",
-        ["-m", "webui"],
-        port_env="FRONTEND_PORT",
-        default_port=_default_port("frontend_port"),
-        url_label="ui",
-    ),
+    Service("webui", ["-m", "webui"], port_env="FRONTEND_PORT", url_label="ui"),
 ]
 
 
-def _port(env_name: str, default: int) -> int:
+def _port(env_name: str, default: int | None = None) -> int:
+    """The port `env_name` asks for (else `default`, else the settings' default for it), or a
+    free one when that is taken."""
+    if default is None:
+        default = int(Settings.model_fields[env_name.lower()].default)
     wanted = int(os.getenv(env_name, str(default)))
     if port_open(wanted):
         other = free_port()
@@ -106,7 +97,7 @@ def _healthy(url: str) -> bool:
 
 def _service_ports() -> dict[str, int]:
     """The port of each service that has one, chosen before the gateway starts."""
-    return {s.name: _port(s.port_env, s.default_port) for s in SERVICES if s.port_env}
+    return {s.name: _port(s.port_env) for s in SERVICES if s.port_env}
 
 
 def _gateway_upstreams(ports: dict[str, int]) -> list[str]:
@@ -230,7 +221,7 @@ def up(data_dir: Path) -> int:
             raise StartError("loading the demo menu failed (see the lines above)")
 
         password = local.gateway_password
-        gateway_port = _port("GATEWAY_PORT", _default_port("gateway_port"))
+        gateway_port = _port("GATEWAY_PORT")
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         env["GATEWAY_URL"] = gateway_url
         ports = _service_ports()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import fakeredis
@@ -86,3 +88,38 @@ def post_json(body: Any, headers: dict[str, str] | None = None, path: str = "/")
         method="POST",
         path=path,
     )
+
+
+@dataclass
+class RecordedPosts:
+    """A loopback HTTP server answering every POST with 200, and what it was sent."""
+
+    url: str
+    posts: list[tuple[str, dict[str, str]]]  # (path, headers) of each POST, in order
+
+    def headers(self) -> list[dict[str, str]]:
+        """The headers of each POST."""
+        return [headers for _path, headers in self.posts]
+
+
+@pytest.fixture
+def recorded_posts() -> Iterator[RecordedPosts]:
+    """A server standing in for a function or a collector: it takes any POST and notes it."""
+    posts: list[tuple[str, dict[str, str]]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            posts.append((self.path, dict(self.headers)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield RecordedPosts(f"http://127.0.0.1:{server.server_port}", posts)
+    server.shutdown()
+    server.server_close()

@@ -8,17 +8,14 @@ import logging
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from opentelemetry import trace
 
-from connector.invoke import FunctionClient
 from ordersaga import tracing
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.logs import JsonFormatter
+from tests.unit.conftest import RecordedPosts
 from tests.unit.handlers import REPO
 
 CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -68,39 +65,6 @@ def test_log_lines_in_a_span_carry_trace_id_and_order_id() -> None:
     assert line["order_id"] == "order-7"
 
 
-@pytest.fixture
-def function_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
-    seen: list[dict[str, str]] = []
-
-    class Function(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            seen.append(dict(self.headers))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Function)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", seen
-    server.shutdown()
-
-
-def test_the_connector_sends_the_trace_to_the_function(
-    function_server: tuple[str, list[dict[str, str]]],
-) -> None:
-    url, seen = function_server
-    client = FunctionClient(url, "key", timeout_s=5)
-    with tracing.span("invoke reserve-stock", CALLER, "o1", tracing.SpanKind.CLIENT) as own:
-        client.invoke("reserve-stock", b'{"type":"order.placed"}')
-    client.close()
-    assert seen[0]["traceparent"] == own
-    assert tracing.trace_id(seen[0]["traceparent"]) == CALLER_TRACE
-
-
 def test_nothing_is_exported_without_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     provider = trace.get_tracer_provider()
@@ -108,22 +72,9 @@ def test_nothing_is_exported_without_an_endpoint(monkeypatch: pytest.MonkeyPatch
     assert processors == ()
 
 
-def test_spans_are_exported_over_otlp_when_an_endpoint_is_set() -> None:
-    posted: list[str] = []
-
-    class Collector(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            posted.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def test_spans_are_exported_over_otlp_when_an_endpoint_is_set(
+    recorded_posts: RecordedPosts,
+) -> None:
     # A process of its own: the SDK lets a process set its tracer provider once.
     script = (
         "from opentelemetry import trace\n"
@@ -135,14 +86,11 @@ def test_spans_are_exported_over_otlp_when_an_endpoint_is_set() -> None:
     )
     env = {
         **os.environ,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": recorded_posts.url,
         "PYTHONPATH": str(REPO),
     }
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, timeout=60, check=False
-        )
-    finally:
-        server.shutdown()
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
-    assert posted == ["/v1/traces"]
+    assert [path for path, _headers in recorded_posts.posts] == ["/v1/traces"]

@@ -16,17 +16,6 @@ from starlette.websockets import WebSocketDisconnect
 from tests.unit.webui.support import FakeUpstreams, make_app, raw_request, sign_in
 
 
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    (tmp_path / "index.html").write_text("<div id=root></div>")
-    return tmp_path
-
-
-@pytest.fixture
-def upstreams() -> FakeUpstreams:
-    return FakeUpstreams()
-
-
 @pytest.mark.parametrize(
     ("method", "path"),
     [

@@ -13,17 +13,6 @@ from tests.unit.webui.support import PASSWORD, FakeUpstreams, make_app, raw_requ
 from webui.session import FailedLogins, Sessions
 
 
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    (tmp_path / "index.html").write_text("<div id=root></div>")
-    return tmp_path
-
-
-@pytest.fixture
-def upstreams() -> FakeUpstreams:
-    return FakeUpstreams()
-
-
 def test_the_admin_password_is_checked_by_the_gateway_and_exchanged_for_a_cookie(
     dist: Path, upstreams: FakeUpstreams
 ) -> None:
