@@ -3,7 +3,7 @@
 One generated file, `frontend/src/lib/contract.gen.json`, holds the JSON Schema of every
 response model (`ordersaga.domain.responses`) and the saga's statuses, labels and event types.
 The frontend takes its status and event lists from it, and its Vitest suite checks each Zod
-schema against these JSON Schemas; `tests/unit/test_generated_contract.py` fails when the committed
+schema against these JSON Schemas; `tests/unit/ordersaga/test_contract.py` fails when the committed
 file is not what this command writes.
 """
 

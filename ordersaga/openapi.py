@@ -4,7 +4,7 @@ Built from the same pydantic models that validate requests (`PlaceOrderRequest`)
 answers (`ordersaga.domain.responses`), so it cannot describe another API than the one that
 runs. It is committed as `frontend/public/api/openapi.json`: the UI server serves it at
 `/api/openapi.json` and its reference page at `/api/reference`, the fuzz suite (`tests/fuzz`,
-`make fuzz`) calls every operation it lists, and `tests/unit/test_openapi_document.py` fails
+`make fuzz`) calls every operation it lists, and `tests/unit/ordersaga/test_openapi.py` fails
 when the committed file is not what this command writes.
 """
 
