@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from pymongo.database import Database
 
-from bench import ceilings, growth, prepare
+from bench import ceilings, goals, growth, prepare
 from bench.config import BenchConfig
 from bench.costs import CostMeter
 from bench.load import OrderPlacer
@@ -146,7 +146,7 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
     )
     watcher = _watcher(endpoints)
     watcher.start()
-    meter = CostMeter(endpoints.roots)
+    meter = CostMeter(endpoints.roots, stack_pid=endpoints.stack_pid)
     meter.start()
     try:
         saga = _saga_runs(placer, watcher, client, endpoints.stream_name)
@@ -196,15 +196,20 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
             phases["throughput"]["cpu_s_per_saga"], os.cpu_count() or 1
         )
         stream = _stream_state(client, endpoints.stream_name)
+        top = headline(phases, implied, saga)
+        measured = goals.measures(
+            top,
+            phases["throughput"]["cpu_s_per_saga"],
+            # without the stack's own root (a stack found by its ports), the components' peaks
+            meter.peak_rss_total if endpoints.stack_pid else sum(meter.peak_rss.values()),
+        )
         return {
             "phases": phases,
             "samples": samples,
             "raw_rates": raw,
             "ceilings": implied,
-            "headline": {
-                **headline(phases, implied, saga),
-                "stream_length": stream["length"],
-            },
+            "headline": {**top, **goals.summary(measured), "stream_length": stream["length"]},
+            "goals": measured,
             "peak_rss": dict(meter.peak_rss),
             "stream": stream,
             "growth": {

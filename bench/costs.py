@@ -71,10 +71,16 @@ def function_processes(gateway_pid: int) -> dict[str, int]:
 class CostMeter:
     """Samples each component's memory in the background; CPU snapshots on demand."""
 
-    def __init__(self, roots: dict[str, list[int]], interval_s: float = 0.5) -> None:
+    def __init__(
+        self, roots: dict[str, list[int]], interval_s: float = 0.5, stack_pid: int | None = None
+    ) -> None:
         self.roots = roots
         self.interval_s = interval_s
+        self.stack_pid = stack_pid
         self.peak_rss: dict[str, int] = dict.fromkeys(roots, 0)
+        # the largest sum seen at one instant: what the machine must hold, unlike the sum of
+        # each component's own peak
+        self.peak_rss_total = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="cost-meter", daemon=True)
 
@@ -84,8 +90,14 @@ class CostMeter:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval_s):
+            now = 0
             for name, pids in self.roots.items():
-                self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pids))
+                rss = rss_bytes(pids)
+                now += rss
+                self.peak_rss[name] = max(self.peak_rss[name], rss)
+            if self.stack_pid is not None:  # every process `make up` started, itself included
+                now = rss_bytes([self.stack_pid])
+            self.peak_rss_total = max(self.peak_rss_total, now)
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far per component, plus the gateway's own process and each function

@@ -47,6 +47,9 @@ class Endpoints:
     ui_url: str | None = None  # the web UI (webui), for the operations view in a browser
     admin_password: str = ""  # the gateway's, for operator calls
     roots: dict[str, list[int]] = field(default_factory=dict)  # component → root pids
+    # the process that started everything (`python -m devstack up`), when the bench started it:
+    # its whole tree is what `make up` costs in memory
+    stack_pid: int | None = None
 
     def notify_ws(self, path: str) -> str | None:
         """The WebSocket URL of a notify path, or None without notify."""
@@ -69,7 +72,14 @@ def classify(cmdline: list[str]) -> str | None:
         return "redis"
     if "secantus" in text or "mongod" in text:
         return "datastore"
-    rules = [("-m gateway", "gateway"), ("-m connector", "connector"), ("notify", "notify")]
+    if "prometheus" in text:
+        return "prometheus"
+    rules = [
+        ("-m gateway", "gateway"),
+        ("-m connector", "connector"),
+        ("-m webui", "webui"),
+        ("notify", "notify"),
+    ]
     for marker, name in rules:
         if marker in text:
             return name
@@ -207,6 +217,7 @@ class LocalStack:
             admin_password=self._secret("gateway-password"),
         )
         endpoints.roots = component_roots(psutil.Process(self.proc.pid))
+        endpoints.stack_pid = self.proc.pid
         return endpoints
 
     def _secret(self, name: str) -> str:

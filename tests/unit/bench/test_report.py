@@ -100,12 +100,14 @@ def test_markdown_report_links_the_histogram_and_carries_the_headline() -> None:
         "peak_rss": {"gateway": 2**20},
         "stream": {"length": 10, "entries_added": 300, "pending": {"g": 0}},
         "growth": {"orders_before": 100, "orders_after": 1100, "factor": 10},
+        "goals": {"cpu_ms_per_saga": 30.0, "cpu_ms": {}, "peak_rss_mb": 400.0},
     }
     text = markdown(data, "latency.png")
     assert "![latency](latency.png)" in text
     assert json.dumps(data["headline"]) in text
     assert "| redis | None |" in text
     assert "100 before, 1100 after" in text
+    assert "| CPU ms per saga, all processes | ≤ 25 | 30 | **no** |" in text
 
 
 def test_quick_runs_are_smaller_and_env_overrides_win() -> None:
@@ -128,6 +130,8 @@ def test_processes_are_attributed_to_their_component() -> None:
     assert classify(["python", "-m", "gateway", "--port", "8080"]) == "gateway"
     assert classify(["python", "-m", "connector"]) == "connector"
     assert classify(["python", "-m", "notify"]) == "notify"
+    assert classify(["python", "-m", "webui"]) == "webui"
+    assert classify(["/usr/bin/prometheus", "--config.file=x"]) == "prometheus"
     assert classify(["python", "-m", "something.else"]) is None
 
 
@@ -164,3 +168,52 @@ def test_cost_table_lists_gateway_parts_under_it_without_counting_them_twice() -
     assert "|   gateway/place-order | 6.0 |  |" in table
     assert not any("gateway/menu" in row for row in table)
     assert table[-1].startswith("| **total** | 10.0 |")
+
+
+def test_ratio_is_to_the_data_stores_write_ceiling_not_the_lower_of_all() -> None:
+    line = headline(_phases(), {"datastore_writes": 25.0, "ceiling": 20.0}, saga=True)
+    assert line["ceiling_orders_per_s"] == 25.0
+    assert line["ratio"] == 0.5
+
+
+def test_goals_sit_beside_the_measures_and_name_what_was_missed() -> None:
+    from bench import goals
+
+    phases = _phases(
+        **{"growth throughput": _phase(sagas=10.0), "growth latency": _phase()},
+    )
+    line = headline(phases, {"datastore_writes": 50.0}, saga=True)
+    cpu = {
+        "gateway": 0.012,
+        "gateway/router": 0.003,
+        "gateway/place-order": 0.0025,
+        "datastore": 0.010,
+        "connector": 0.002,
+    }
+    measured = goals.measures(line, cpu, 500 * 2**20)
+    assert measured["cpu_ms_per_saga"] == 24.0  # gateway/* are inside the gateway's row
+    assert measured["cpu_ms"]["gateway/router"] == 3.0
+    assert measured["growth_throughput_ratio"] == 0.8  # 10 of 12.5 sagas/s
+    assert measured["growth_p50_ratio"] == 1.0
+    assert measured["peak_rss_mb"] == 500.0
+    summary = goals.summary(measured)
+    assert set(summary["goals_missed"]) == {
+        "sagas/s ÷ data store write ceiling (same run)",
+        "p99 place → dispatched at half saturation, ms",
+        "sagas/s after 10× history ÷ fresh",
+        "peak RSS of everything `make up` starts, MB",
+        "CPU ms per saga, function place-order",
+    }
+    assert summary["goals_met"] == "5/10"
+    rows = goals.table(measured)
+    assert "| CPU ms per saga, all processes | ≤ 25 | 24 | yes |" in rows
+    assert "| CPU ms per saga, function place-order | ≤ 2 | 2.5 | **no** |" in rows
+
+
+def test_a_goal_not_measured_is_neither_met_nor_missed() -> None:
+    from bench import goals
+
+    measured = goals.measures(headline(_phases(), {"ceiling": math.nan}, saga=True), {}, 0)
+    rows = goals.table(measured)
+    assert any("after 10× history ÷ fresh | ≥ 0.9 | not measured | – |" in r for r in rows)
+    assert "sagas/s after 10× history ÷ fresh" not in goals.summary(measured)["goals_missed"]
