@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
+import urllib3
 from flask import Flask, Response, g, request
 
 from gateway.guards import allowed_callback_hosts, callback_refusal, install_json_errors
@@ -61,6 +62,23 @@ class Pool(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A function's response as the gateway relays it: body as sent (not decoded)."""
+
+    status_code: int
+    headers: urllib3.HTTPHeaderDict
+    content: bytes
+
+
+def _pool_manager() -> urllib3.PoolManager:
+    # Keep-alive connections to each worker, reused across calls. urllib3 directly rather than
+    # requests: requests' session machinery (hooks, cookies, adapters, its own Response) was
+    # ~46 % of the router's CPU under `make bench`. No retries: a function call is not ours to
+    # repeat (the connector redelivers), and no redirects are followed, as before.
+    return urllib3.PoolManager(num_pools=64, maxsize=64, retries=False, block=False)
+
+
 @dataclass
 class Upstreams:
     """Where each function is served, and how often it was invoked.
@@ -73,16 +91,15 @@ class Upstreams:
     pools: dict[str, Pool] = field(default_factory=dict)
     timeout_s: float = 60.0
     invocations: Counter[str] = field(default_factory=Counter)
+    # async callbacks only (rare, to hosts outside): requests' conveniences are worth it there
     session: requests.Session = field(default_factory=requests.Session)
+    pool: urllib3.PoolManager = field(default_factory=_pool_manager)
     metrics: GatewayMetrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.metrics = GatewayMetrics(self.replicas)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=64)
-        self.session.mount("http://", adapter)
-        # Functions are on loopback: no proxy or .netrc lookup. With trust_env on, requests
-        # re-reads the whole environment for proxy settings on every call (~13% of the
-        # gateway's CPU under load, measured with py-spy in `make bench`).
+        # No proxy or .netrc lookup: with trust_env on, requests re-reads the whole environment
+        # on every call (~13% of the gateway's CPU under load, measured with py-spy).
         self.session.trust_env = False
 
     def serves(self, name: str) -> bool:
@@ -110,8 +127,9 @@ class Upstreams:
 
     def invoke(
         self, name: str, method: str, path: str, query: bytes, headers: dict[str, str], body: bytes
-    ) -> requests.Response:
-        """Call a function and return its response (raises `requests.RequestException`).
+    ) -> Answer:
+        """Call a function and return its response (raises `requests.Timeout` when it does not
+        answer in time, `requests.ConnectionError` when it cannot be reached).
 
         Counted in the gateway's metrics with the function's status code, or with the code
         the gateway answers instead: 504 for a time-out, 502 for a function not reached.
@@ -127,19 +145,22 @@ class Upstreams:
                 url = base.rstrip("/") + "/" + quote(path.lstrip("/"), safe=PATH_SAFE)
                 if query:
                     url += "?" + query.decode("latin-1")
-                answer = self.session.request(
+                raw = self.pool.request(
                     method,
                     url,
+                    body=body,
                     headers=headers,
-                    data=body,
-                    timeout=self.timeout_s,
-                    allow_redirects=False,
+                    timeout=urllib3.Timeout(connect=self.timeout_s, read=self.timeout_s),
+                    redirect=False,
+                    decode_content=False,
                 )
-            code = answer.status_code
-            return answer
-        except requests.Timeout:
+            code = raw.status
+            return Answer(raw.status, raw.headers, raw.data)
+        except urllib3.exceptions.TimeoutError as exc:
             code = 504
-            raise
+            raise requests.Timeout(str(exc)) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise requests.ConnectionError(str(exc)) from exc
         finally:
             self.metrics.finished(name, code, time.perf_counter() - started)
 
@@ -189,7 +210,7 @@ class Gateway:
             return _json(
                 502, {"error": "function_unavailable", "message": f"{name} is not reachable"}
             )
-        headers = end_to_end(upstream.headers.items(), decoded=True)
+        headers = end_to_end(upstream.headers.items())
         return Response(upstream.content, upstream.status_code, headers)
 
     def call_async(self, name: str, path: str) -> Response:
@@ -219,7 +240,7 @@ class Gateway:
             try:
                 result = self.upstreams.invoke(*args)
                 status, body = result.status_code, result.content
-                answer_headers = end_to_end(result.headers.items(), decoded=True)
+                answer_headers = end_to_end(result.headers.items())
             except requests.RequestException as exc:
                 status, body = (
                     502,
