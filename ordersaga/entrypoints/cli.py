@@ -184,29 +184,30 @@ def _first_line(exc: Exception) -> str:
     return str(exc).split("\n", 1)[0].split(", Timeout:", 1)[0][:300]
 
 
+def _error_line(exc: Exception) -> str:
+    """What went wrong, in the one line the CLI prints after `error: `."""
+    if isinstance(exc, ValidationError):
+        problem = exc.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]).upper()
+        return f"{field}: {problem['msg']}"
+    if isinstance(exc, ApiError):
+        return exc.message
+    if isinstance(exc, RedisError):
+        return f"Redis is not reachable ({_first_line(exc)})"
+    if isinstance(exc, PyMongoError):
+        return f"MongoDB is not reachable ({_first_line(exc)})"
+    # A URL the drivers cannot read (redis: "…must specify one of the following schemes").
+    return str(exc).splitlines()[0]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run one command; JSON results are printed, errors go to stderr with exit code 1."""
     args = build_parser().parse_args(argv)
     command: Command = args.run
     try:
         result = command(args, stack_settings())
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"]).upper()
-        print(f"error: {field}: {problem['msg']}", file=sys.stderr)
-        sys.exit(1)
-    except ValueError as exc:
-        # A URL the drivers cannot read (redis: "…must specify one of the following schemes").
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        sys.exit(1)
-    except ApiError as error:
-        print(f"error: {error.message}", file=sys.stderr)
-        sys.exit(1)
-    except RedisError as exc:
-        print(f"error: Redis is not reachable ({_first_line(exc)})", file=sys.stderr)
-        sys.exit(1)
-    except PyMongoError as exc:
-        print(f"error: MongoDB is not reachable ({_first_line(exc)})", file=sys.stderr)
+    except (ValueError, ApiError, RedisError, PyMongoError) as exc:
+        print(f"error: {_error_line(exc)}", file=sys.stderr)
         sys.exit(1)
     if isinstance(result, int):
         sys.exit(result)
