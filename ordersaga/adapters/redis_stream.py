@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -206,6 +207,11 @@ def redrive(
         client=client,
     )
     return str(answer) or None
+
+
+# A stream entry id as Redis writes it, `<milliseconds>-<sequence>`: what a dead letter is named
+# after and what notify's clients resume from (`after=<cursor>`).
+ENTRY_ID_PATTERN = re.compile(r"(\d{1,20})-(\d{1,20})")
 
 
 def entry_order(entry_id: str) -> tuple[int, int]:

@@ -12,7 +12,6 @@ state that event belongs to: replaying it then would append old events after new
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import redis
@@ -23,7 +22,12 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from ordersaga.adapters.mongo import Document, OrderRepository, get_database
-from ordersaga.adapters.redis_stream import REDRIVE_FIELD, append_entry, get_redis
+from ordersaga.adapters.redis_stream import (
+    ENTRY_ID_PATTERN,
+    REDRIVE_FIELD,
+    append_entry,
+    get_redis,
+)
 from ordersaga.adapters.settings import Settings, get_settings
 from ordersaga.domain.errors import NotFound, Unavailable
 from ordersaga.domain.events import SagaEvent, status_after
@@ -43,7 +47,6 @@ DEAD_LETTER_FIELDS = (
     "deliveries",
     "failed_at",
 )
-_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
@@ -220,7 +223,7 @@ class DeadLetters:
 
     def get(self, dead_letter_id: str) -> DeadLetter:
         """One letter (resolved ones too); NotFound if there is none with this id."""
-        if not _ENTRY_ID.match(dead_letter_id):
+        if not ENTRY_ID_PATTERN.fullmatch(dead_letter_id):
             raise NotFound(f"no dead letter has id {dead_letter_id[:64]}", "id")
         try:
             doc = self.collection.find_one({"_id": dead_letter_id, "stream": self.stream_name})

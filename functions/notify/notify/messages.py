@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, NamedTuple
 
+from ordersaga.adapters.redis_stream import ENTRY_ID_PATTERN
 from ordersaga.domain.events import EventType, SagaEvent, status_after
 from ordersaga.domain.models import Order
 from ordersaga.domain.responses import NotifyMessage
-
-_CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 
 
 class Cursor(NamedTuple):
@@ -22,7 +20,7 @@ class Cursor(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> Cursor:
         """Parse `<ms>-<seq>`; raises ValueError for anything else."""
-        match = _CURSOR.match(text.strip())
+        match = ENTRY_ID_PATTERN.fullmatch(text.strip())
         if not match:
             raise ValueError(f"not a stream cursor: {text[:40]!r} (expected <ms>-<seq>)")
         return cls(int(match.group(1)), int(match.group(2)))
