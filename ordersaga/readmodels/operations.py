@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import redis
 from pymongo.database import Database
 
+from ordersaga.adapters.mongo import Document
 from ordersaga.adapters.order_counts import OrderCounts, StatusCounts
 from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stream_groups import group_states, stream_length
@@ -15,7 +15,6 @@ from ordersaga.domain.models import utcnow
 from ordersaga.domain.responses import OpsSummary
 from ordersaga.services.dead_letters import DeadLetters
 
-Document = dict[str, Any]
 WINDOW_MINUTES = 15
 
 
