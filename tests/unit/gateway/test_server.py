@@ -132,19 +132,25 @@ def test_a_chunked_body_is_cut_off_at_the_limit(served: Running) -> None:
     assert (status, body["error"]) == (413, "payload_too_large")
 
 
-def test_headers_trickled_past_their_deadline_lose_the_connection(served: Running) -> None:
-    conn = raw(served.port, b"GET /function/small HTTP/1.1\r\n")
+def sent_until_closed(conn: socket.socket, data: bytes) -> Callable[[], bool]:
+    """A check that sends `data` once more and says whether the server has closed `conn`."""
 
-    def trickle_until_closed() -> bool:
+    def check() -> bool:
         try:
-            conn.sendall(b"X-A: b\r\n")
+            conn.sendall(data)
         except OSError:
             return True
         return closed_by_server(conn)
 
+    return check
+
+
+def test_headers_trickled_past_their_deadline_lose_the_connection(served: Running) -> None:
+    conn = raw(served.port, b"GET /function/small HTTP/1.1\r\n")
+
     # Every call sends a line, so the connection is never idle (idle ones close after 30 s):
     # only the deadline counted from the request's first byte can close it.
-    wait_for(trickle_until_closed, "the server to close a slow client", 15)
+    wait_for(sent_until_closed(conn, b"X-A: b\r\n"), "the server to close a slow client", 15)
 
 
 def test_a_silent_connection_is_closed_at_the_header_deadline(served: Running) -> None:
@@ -158,14 +164,7 @@ def test_a_slow_body_loses_the_connection_at_the_body_deadline(served: Running) 
         served.port, b"POST /function/big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"
     )
 
-    def dribble_until_closed() -> bool:
-        try:
-            conn.sendall(b"x")
-        except OSError:
-            return True
-        return closed_by_server(conn)
-
-    wait_for(dribble_until_closed, "the server to close a slow body", 20)
+    wait_for(sent_until_closed(conn, b"x"), "the server to close a slow body", 20)
 
 
 def test_a_malformed_request_gets_a_json_error(served: Running) -> None:

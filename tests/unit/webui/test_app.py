@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
@@ -65,24 +64,20 @@ def test_gateway_errors_pass_through_unchanged(dist: Path) -> None:
     assert answer.json() == error
 
 
-def test_unreachable_gateway_is_a_502_json_error(dist: Path) -> None:
+@pytest.mark.parametrize(
+    ("failure", "status", "error"),
+    [(httpx.ConnectError, 502, "bad_gateway"), (httpx.ReadTimeout, 504, "gateway_timeout")],
+)
+def test_an_unreachable_or_slow_gateway_is_a_json_error(
+    dist: Path, failure: type[httpx.TransportError], status: int, error: str
+) -> None:
     def gateway(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+        raise failure("no answer", request=request)
 
     with client_for(dist, httpx.MockTransport(gateway)) as client:
         answer = client.get("/function/menu")
-    assert answer.status_code == 502
-    assert answer.json()["error"] == "bad_gateway"
-
-
-def test_slow_gateway_is_a_504_json_error(dist: Path) -> None:
-    def gateway(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
-
-    with client_for(dist, httpx.MockTransport(gateway)) as client:
-        answer = client.get("/function/menu")
-    assert answer.status_code == 504
-    assert json.loads(answer.text)["error"] == "gateway_timeout"
+    assert answer.status_code == status
+    assert answer.json()["error"] == error
 
 
 def test_app_routes_get_index_html_so_a_reload_on_a_tracking_page_works(dist: Path) -> None:
