@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fakeredis
 import pytest
-import requests
+import urllib3
 
 from connector.invoke import FunctionClient, Outcome, parse_answer
 from connector.ledger import Ledger
@@ -61,9 +61,9 @@ def test_a_read_timeout_counts_as_a_delivery(monkeypatch: pytest.MonkeyPatch) ->
     client = FunctionClient("http://127.0.0.1:9", "key", timeout_s=1)
 
     def slow(*args: object, **kwargs: object) -> None:
-        raise requests.ReadTimeout("read timed out")
+        raise urllib3.exceptions.ReadTimeoutError(None, "/function/reserve-stock", "read timed out")  # type: ignore[arg-type]
 
-    monkeypatch.setattr(client.session, "post", slow)
+    monkeypatch.setattr(client.pool, "request", slow)
     outcome = client.invoke("reserve-stock", b"{}")
 
     assert outcome.reached
