@@ -90,7 +90,12 @@ class Connector:
         self.processor = EntryProcessor(
             self.ledger, router, invoker, policy, self.stopping, letters
         )
-        self.lanes = LaneDispatcher(settings.connector_concurrency, self.processor)
+        # Twice as many entries held as workers: when all are busy, the next read is a batch.
+        self.lanes = LaneDispatcher(
+            settings.connector_concurrency,
+            self.processor,
+            hold=2 * settings.connector_concurrency,
+        )
         self._claim_cursor = "0-0"
         min_idle_s = settings.connector_min_idle_ms / 1000
         self._tasks = [

@@ -2,6 +2,10 @@
 
 Entries of the same order wait in their lane and run one at a time in arrival order; different
 orders run in parallel on the worker threads. A slow order never blocks another order.
+
+More entries may be held than there are workers (`hold`), so that when every worker is busy
+the stream is read in batches queued on their lanes, rather than one entry per read each time
+a worker frees up.
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ log = logging.getLogger("connector.lanes")
 
 
 class LaneDispatcher:
-    """Runs `process(delivery)` on `workers` threads, serialised per `delivery.lane`."""
+    """Runs `process(delivery)` on `workers` threads, serialised per `delivery.lane`, holding at
+    most `hold` entries (running or waiting; at least `workers`)."""
 
-    def __init__(self, workers: int, process: Callable[[Delivery], None]) -> None:
+    def __init__(
+        self, workers: int, process: Callable[[Delivery], None], hold: int | None = None
+    ) -> None:
         self.limit = workers
+        self.hold = max(hold or workers, workers)
         self.process = process
         self._cond = threading.Condition()
         self._lanes: dict[str, deque[Delivery]] = {}
@@ -39,14 +47,20 @@ class LaneDispatcher:
             thread.start()
 
     def capacity(self) -> int:
-        """How many more entries may be handed over now (in flight + waiting ≤ workers)."""
+        """How many more entries to hand over now: none while there are at least as many held
+        as workers (each has one to do), else up to `hold` in all."""
         with self._cond:
-            return max(self.limit - len(self._held), 0)
+            return self._capacity()
+
+    def _capacity(self) -> int:
+        if len(self._held) >= self.limit:
+            return 0
+        return self.hold - len(self._held)
 
     def wait_for_capacity(self, timeout_s: float) -> bool:
         """Block until an entry may be handed over, or the timeout passes."""
         with self._cond:
-            return self._cond.wait_for(lambda: len(self._held) < self.limit, timeout_s)
+            return self._cond.wait_for(lambda: self._capacity() > 0, timeout_s)
 
     def held_ids(self) -> list[str]:
         """The entry ids running or waiting here (their idle time must be kept fresh)."""

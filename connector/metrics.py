@@ -63,7 +63,10 @@ DEAD_LETTER_STREAM = Gauge(
     "connector_dead_letter_stream_length", "Entries on the dead-letter stream (copies)"
 )
 LANES_BUSY = Gauge("connector_lanes_busy", "Entries running or waiting on this replica's lanes")
-LANES = Gauge("connector_lanes", "Entries this replica holds at most (CONNECTOR_CONCURRENCY)")
+LANES = Gauge(
+    "connector_lanes",
+    "Entries this replica runs at once (CONNECTOR_CONCURRENCY); it holds up to twice as many",
+)
 LAST_READ = Gauge(
     "connector_last_read_timestamp_seconds", "When the read loop last came back from Redis"
 )

@@ -98,3 +98,17 @@ def test_closing_finishes_running_entries_and_returns_the_waiting_ones() -> None
 
     assert finished == ["1-0"]
     assert unfinished == ["2-0"]
+
+
+def test_with_every_worker_busy_nothing_is_read_then_a_batch_up_to_the_hold() -> None:
+    gate = threading.Event()
+    lanes = LaneDispatcher(2, lambda delivery: gate.wait(5), hold=6)
+    lanes.start()
+    assert lanes.capacity() == 6
+    for seq in range(4):
+        assert lanes.submit(_delivery(f"o{seq}", seq))
+
+    assert lanes.capacity() == 0  # two running, two waiting: no read until a worker frees up
+    gate.set()
+    wait_for(lambda: lanes.capacity() == 6, "every entry to finish")
+    lanes.close(5)
