@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { RotateCcw } from "lucide-react";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, memo, useState } from "react";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
@@ -68,7 +68,7 @@ function ReplayDialog({
 }
 
 /** Events the connector gave up on, each with a replay button (the operator's session is the credential). */
-export function DeadLetters() {
+export const DeadLetters = memo(function DeadLetters() {
   const queryClient = useQueryClient();
   const letters = useQuery({ ...deadLettersQuery, refetchInterval: 10_000 });
   const [selected, setSelected] = useState<DeadLetter | null>(null);
@@ -148,4 +148,4 @@ export function DeadLetters() {
       />
     </div>
   );
-}
+});

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { json, mockFetch, renderWithQuery } from "@/test/helpers";
 import { DeadLetters } from "./DeadLetters";
 import { Pipeline } from "./Pipeline";
-import { throttledRefresh } from "./refresh";
+import { batchedEvents, throttledRefresh } from "./refresh";
 import { StockLevels } from "./StockLevels";
 import { ThroughputChart } from "./ThroughputChart";
 
@@ -131,5 +131,37 @@ describe("summary refresh on live events", () => {
     expect(refresh).not.toHaveBeenCalled();
     vi.advanceTimersByTime(2500);
     expect(refresh).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("live events on the operations view", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("hands a burst on in one batch per gap, newest first, keeping the newest", () => {
+    vi.useFakeTimers();
+    const flush = vi.fn();
+    const batches = batchedEvents<number>(flush, 500, 3);
+    for (let n = 1; n <= 10; n++) batches.push(n);
+    vi.advanceTimersByTime(499);
+    expect(flush).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(flush).toHaveBeenCalledTimes(1);
+    expect(flush).toHaveBeenLastCalledWith([10, 9, 8]);
+    batches.push(11);
+    vi.advanceTimersByTime(500);
+    expect(flush).toHaveBeenCalledTimes(2);
+    expect(flush).toHaveBeenLastCalledWith([11]);
+    vi.advanceTimersByTime(10_000);
+    expect(flush).toHaveBeenCalledTimes(2);
+  });
+
+  it("drops what is waiting when the page goes away", () => {
+    vi.useFakeTimers();
+    const flush = vi.fn();
+    const batches = batchedEvents<number>(flush, 500, 3);
+    batches.push(1);
+    batches.cancel();
+    vi.advanceTimersByTime(1000);
+    expect(flush).not.toHaveBeenCalled();
   });
 });

@@ -14,7 +14,7 @@ import { DeadLetters } from "./DeadLetters";
 import { Pipeline } from "./Pipeline";
 import { PrometheusLink } from "./PrometheusLink";
 import { StockLevels } from "./StockLevels";
-import { throttledRefresh } from "./refresh";
+import { batchedEvents, throttledRefresh } from "./refresh";
 import { ThroughputChart } from "./ThroughputChart";
 
 export const SUMMARY_REFRESH_MS = 5000;
@@ -28,6 +28,10 @@ const FEED_LABELS: Record<FeedState, string> = {
   closed: "Feed refused",
 };
 const RECENT_EVENTS = 12;
+// Live events reach the page at most this often, in one render: a busy saga sends hundreds a
+// second, and a render of the whole view per event cost the browser about twice the CPU
+// (bench growth mode: 62 ms per saga, 33 ms batched), on the cores the saga runs on.
+export const EVENTS_FLUSH_MS = 500;
 
 /**
  * Every saga event live from notify. Events also refresh the summary, throttled to one per
@@ -38,6 +42,11 @@ function useAllOrdersFeed() {
   const [events, setEvents] = useState<NotifyMessage[]>([]);
   const [state, setState] = useState<FeedState>("connecting");
   useEffect(() => {
+    const batches = batchedEvents<NotifyMessage>(
+      (arrived) => setEvents((current) => [...arrived, ...current].slice(0, RECENT_EVENTS)),
+      EVENTS_FLUSH_MS,
+      RECENT_EVENTS,
+    );
     const throttle = throttledRefresh(
       () => void queryClient.invalidateQueries({ queryKey: opsSummaryQuery.queryKey }),
       SUMMARY_MIN_GAP_MS,
@@ -46,7 +55,7 @@ function useAllOrdersFeed() {
     const feed = new LiveFeed({
       path: "/orders",
       onMessage: (message) => {
-        if (message.event_id) setEvents((current) => [message, ...current].slice(0, RECENT_EVENTS));
+        if (message.event_id) batches.push(message);
         throttle.request();
       },
       onState: (next) => {
@@ -59,6 +68,7 @@ function useAllOrdersFeed() {
     return () => {
       feed.stop();
       throttle.cancel();
+      batches.cancel();
     };
   }, [queryClient]);
   return { events, state };

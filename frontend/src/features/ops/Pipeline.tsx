@@ -1,3 +1,4 @@
+import { memo } from "react";
 import { ChevronRight } from "lucide-react";
 import { statusLabel } from "@/lib/format";
 import type { OrderStatus } from "@/lib/schemas";
@@ -8,7 +9,7 @@ import { HAPPY_PATH } from "../orders/timeline";
  * Orders per status, laid out as the saga's pipeline with the cancelled ones beside it. A null
  * count (a final status whose checkpoint is being rebuilt) shows as a dash.
  */
-export function Pipeline({ counts }: { counts: Record<string, number | null> }) {
+export const Pipeline = memo(function Pipeline({ counts }: { counts: Record<string, number | null> }) {
   const count = (status: OrderStatus) => {
     const n = counts[status];
     return n === undefined ? 0 : n;
@@ -43,4 +44,4 @@ export function Pipeline({ counts }: { counts: Record<string, number | null> }) 
       </div>
     </div>
   );
-}
+});

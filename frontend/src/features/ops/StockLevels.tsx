@@ -1,3 +1,4 @@
+import { memo } from "react";
 import { RefreshCw } from "lucide-react";
 import { formatTime } from "@/lib/format";
 import type { OpsSummary } from "@/lib/schemas";
@@ -6,7 +7,7 @@ import { cn } from "@/lib/utils";
 type Stock = OpsSummary["stock"][number];
 
 /** Each sku's stock as a bar (available, reserved) with a mark where refills took it. */
-export function StockLevels({ stock }: { stock: Stock[] }) {
+export const StockLevels = memo(function StockLevels({ stock }: { stock: Stock[] }) {
   if (stock.length === 0) return <p className="text-sm text-muted-foreground">No menu items.</p>;
   return (
     <ul className="space-y-2.5" aria-label="Stock levels">
@@ -59,4 +60,4 @@ export function StockLevels({ stock }: { stock: Stock[] }) {
       })}
     </ul>
   );
-}
+});

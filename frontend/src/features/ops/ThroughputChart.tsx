@@ -1,3 +1,4 @@
+import { memo } from "react";
 import type { OpsSummary } from "@/lib/schemas";
 
 type Point = OpsSummary["throughput"][number];
@@ -14,7 +15,7 @@ const H = 140;
 const PAD = { left: 28, right: 8, top: 8, bottom: 20 };
 
 /** Orders placed, delivered and cancelled per minute, as a small inline SVG line chart. */
-export function ThroughputChart({ points }: { points: Point[] }) {
+export const ThroughputChart = memo(function ThroughputChart({ points }: { points: Point[] }) {
   if (points.length === 0) {
     return <p className="py-8 text-center text-sm text-muted-foreground">No orders in the last minutes.</p>;
   }
@@ -75,4 +76,4 @@ export function ThroughputChart({ points }: { points: Point[] }) {
       </figcaption>
     </figure>
   );
-}
+});

@@ -22,3 +22,30 @@ export function throttledRefresh(refresh: () => void, gapMs: number, lastRefresh
     },
   };
 }
+
+/**
+ * Live events handed on in batches: the first event of a quiet spell starts a `gapMs` wait,
+ * and then every event that arrived meanwhile (the newest `keep`, newest first) goes to
+ * `flush` at once, so a busy saga costs the page one render per gap instead of one per event.
+ */
+export function batchedEvents<T>(flush: (newestFirst: T[]) => void, gapMs: number, keep: number) {
+  let waiting: T[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  return {
+    push(item: T) {
+      waiting.push(item);
+      if (waiting.length > keep) waiting.shift();
+      timer ??= setTimeout(() => {
+        timer = null;
+        const batch = waiting.reverse();
+        waiting = [];
+        flush(batch);
+      }, gapMs);
+    },
+    cancel() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      waiting = [];
+    },
+  };
+}
