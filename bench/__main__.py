@@ -31,7 +31,7 @@ from bench.stats import cpu_ceiling, implied_ceilings
 from bench.watch import NotifyWatcher, StreamWatcher, Watcher
 from devstack.processes import StartError, wait_for
 from ordersaga.adapters.mongo import get_database
-from ordersaga.adapters.redis_stream import EventStream
+from ordersaga.adapters.redis_stream import EventStream, get_redis
 from ordersaga.adapters.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -130,14 +130,9 @@ def _sampler(config: BenchConfig, endpoints: Endpoints) -> Sampler | None:
 
 def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
     """Every phase against a running stack; the report's data."""
-    settings = Settings(
-        mongo_url=endpoints.mongo_url,
-        mongo_db=endpoints.mongo_db,
-        redis_url=endpoints.redis_url,
-        stream_name=endpoints.stream_name,
-    )
+    settings = endpoints.settings()
     db = get_database(settings)
-    client = redis.Redis.from_url(endpoints.redis_url, decode_responses=True)
+    client = get_redis(settings)
     total = 2 * (config.throughput_orders + config.latency_orders) + 100
     menu = prepare.refill_generously(db, total)
     say(f"• stock refilled by {total} units on each of {len(menu)} skus")
@@ -230,14 +225,9 @@ def run_growth(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
     """Growth mode: the same calls at each size of history, and their growth factors."""
     if not endpoints.ui_url:
         raise SystemExit("growth mode needs the web UI (python -m webui) for the /ops page")
-    settings = Settings(
-        mongo_url=endpoints.mongo_url,
-        mongo_db=endpoints.mongo_db,
-        redis_url=endpoints.redis_url,
-        stream_name=endpoints.stream_name,
-    )
+    settings = endpoints.settings()
     db = get_database(settings)
-    client = redis.Redis.from_url(endpoints.redis_url, decode_responses=True)
+    client = get_redis(settings)
     steps = growth.sizes(config.history)
     units = (
         len(steps) * 2 * (config.call_samples + config.saga_orders + 10) + 8 * config.saga_orders

@@ -51,6 +51,15 @@ class Endpoints:
     # its whole tree is what `make up` costs in memory
     stack_pid: int | None = None
 
+    def settings(self) -> Settings:
+        """The shared settings that reach this stack's stores."""
+        return Settings(
+            mongo_url=self.mongo_url,
+            mongo_db=self.mongo_db,
+            redis_url=self.redis_url,
+            stream_name=self.stream_name,
+        )
+
     def notify_ws(self, path: str) -> str | None:
         """The WebSocket URL of a notify path, or None without notify."""
         if not self.notify_url:
