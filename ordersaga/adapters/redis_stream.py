@@ -220,11 +220,20 @@ def entry_order(entry_id: str) -> tuple[int, int]:
     return int(millis), int(sequence or 0)
 
 
+KNOWN_CHUNK = 1000  # event ids per MGET
+
+
 def known_events(client: redis.Redis, stream: str, event_ids: Sequence[str]) -> dict[str, str]:
     """Which of these events were appended to `stream` (within the id ttl): id → entry id."""
     if not event_ids:
         return {}
-    found: Any = client.mget([event_key(stream, event_id) for event_id in event_ids])
+    # In chunks, sent together: one round trip however many, no single huge command.
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, len(event_ids), KNOWN_CHUNK):
+        pipe.mget(
+            [event_key(stream, event_id) for event_id in event_ids[start : start + KNOWN_CHUNK]]
+        )
+    found: list[Any] = [entry for chunk in pipe.execute() for entry in chunk]
     return {event_id: str(entry) for event_id, entry in zip(event_ids, found, strict=True) if entry}
 
 

@@ -9,6 +9,7 @@ there) but the order does not, so its driving event is delivered once more, on p
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from ordersaga.adapters.mongo import OrderRepository, ScanPosition
@@ -28,14 +29,12 @@ def announcements(order: Order) -> list[SagaEvent]:
     return [placed_event(order), *(event for events in order.answered.values() for event in events)]
 
 
-def missing_announcements(order: Order, stream: EventStream) -> list[SagaEvent]:
-    """The announcements of the order's history after the last one known on the stream.
+def missing_tail(events: list[SagaEvent], known: Mapping[str, str]) -> list[SagaEvent]:
+    """The events of one saga after the last one `known` on the stream.
 
     Only that tail: an event missing between two that are there is not appended after them,
     which would put an older status after a newer one.
     """
-    events = announcements(order)
-    known = stream.known([event.id for event in events])
     last = max((i for i, event in enumerate(events) if event.id in known), default=-1)
     return events[last + 1 :]
 
@@ -90,10 +89,13 @@ def reemit_missing_announcements(
     recent, upto = finished_since_last_run(orders, finished, cutoff, window)
     candidates = orders.find_stale(in_flight, cutoff, limit) + recent
     reemitted: dict[str, list[str]] = {}
-    for order in candidates:
-        appended = stream.append_missing(missing_announcements(order, stream))
-        if appended:
-            reemitted[order.order_id] = [event.type.value for event in appended]
+    # One look-up of every candidate's events and one append: a run costs two round trips to
+    # Redis, not two per order.
+    sagas = [announcements(order) for order in candidates]
+    known = stream.known([event.id for events in sagas for event in events])
+    missing = [event for events in sagas for event in missing_tail(events, known)]
+    for event in stream.append_missing(missing) if missing else []:
+        reemitted.setdefault(event.order_id, []).append(event.type.value)
     finished.advance(upto)
     if reemitted:
         log.info("re-announced the missing tail of %d sagas", len(reemitted))
