@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ordersaga.domain.responses import ErrorBody
 from webui.access import has_control_characters
 
 log = logging.getLogger("webui")
@@ -39,9 +40,9 @@ SECURITY_HEADERS = [
 
 
 def error(status: int, code: str, field: str | None, message: str) -> JSONResponse:
-    """The project's error shape `{"error","field"?,"message"}` with `status`."""
-    body = {"error": code, "message": message} | ({"field": field} if field else {})
-    return JSONResponse(body, status_code=status)
+    """The project's error shape (the contract's `ErrorBody`) with `status`."""
+    body = ErrorBody(error=code, message=message, field=field or None)
+    return JSONResponse(body.to_json(), status_code=status)
 
 
 class Guard:
