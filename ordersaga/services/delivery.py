@@ -65,9 +65,15 @@ def dispatch(paid: SagaEvent, order: Order, stores: Stores) -> Decision:
     (which reserve-stock and payment compensate)."""
     if not is_where_event_left_it(paid, order):
         return NOTHING
-    if delivery_fails(order.order_id, stores.settings.delivery_failure_rate):
+    return dispatch_paid(paid, stores)
+
+
+def dispatch_paid(paid: SagaEvent, stores: Stores) -> Decision:
+    """`dispatch` for an order still PAID: decided from its id alone, so the step writes
+    before it reads (`StepHandler.decide_first`)."""
+    if delivery_fails(paid.order_id, stores.settings.delivery_failure_rate):
         return Decision((paid.follow_up(EventType.DELIVERY_FAILED, {"reason": FAILURE_REASON}),))
-    courier, eta = assign_courier(order.order_id)
+    courier, eta = assign_courier(paid.order_id)
     now = utcnow()
     data = {"courier": courier, "eta_minutes": eta}
     delivery = Delivery(courier=courier, eta_minutes=eta, dispatched_at=now)
@@ -79,4 +85,6 @@ def dispatch(paid: SagaEvent, order: Order, stores: Stores) -> Decision:
     )
 
 
-HANDLERS: Handlers = {EventType.PAYMENT_AUTHORISED: StepHandler(dispatch)}
+HANDLERS: Handlers = {
+    EventType.PAYMENT_AUTHORISED: StepHandler(dispatch, decide_first=dispatch_paid),
+}

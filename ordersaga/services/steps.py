@@ -16,6 +16,11 @@ the state machine allows. So:
 Effects outside the order document (stock holds) are idempotent per order, so a step may take
 them before its write (`decide`) or after it (`settle`, run again on a repeat to finish what a
 crash cut short).
+
+A step that can decide from the event alone (`decide_first`: nothing outside the order, and
+no `settle` or `abandon`) tries its write before reading the order, guarded on the status the
+event left the order in; only when that guard fails (a repeat, a lost race, an unknown order)
+is the order read and the step run as above. One read fewer per saga on the usual path.
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ class StepHandler:
     settle: Callable[[Order, Stores], None] | None = None
     # When another writer moved the order first: give back what `decide` took.
     abandon: Callable[[Order, Stores], None] | None = None
+    # The same decision from the event alone, for an order where the event left it; tried
+    # before reading the order. Only for steps without `settle` or `abandon`.
+    decide_first: Callable[[SagaEvent, Stores], Decision] | None = None
 
 
 Handlers = Mapping[EventType, StepHandler]
@@ -101,6 +109,12 @@ def run_step(
     handler = handlers.get(event.type)
     if handler is None:
         raise ValidationFailed(f"{function} does not handle {event.type.value} events", "type")
+    left_at = status_after(event)
+    if handler.decide_first is not None and left_at is not None:
+        first = handler.decide_first(event, stores)
+        guard = {"status": left_at.value}
+        if not first.changes_nothing and _record(stores, event, first, guard):
+            return list(first.answers)
     order = known_order(stores.orders, event)
     recorded = order.answered.get(event.id)
     if recorded is not None:
@@ -110,16 +124,7 @@ def run_step(
     decision = handler.decide(event, order, stores)
     if decision.changes_nothing:
         return []
-    if stores.orders.record(
-        order.order_id,
-        event.id,
-        decision.answers,
-        status=decision.status,
-        at=decision.at,
-        reason=decision.reason,
-        fields=decision.fields,
-        guard=decision.guard,
-    ):
+    if _record(stores, event, decision):
         if handler.settle is not None:
             handler.settle(order, stores)
         return list(decision.answers)
@@ -139,3 +144,19 @@ def run_step(
     if handler.abandon is not None:
         handler.abandon(current, stores)
     return []
+
+
+def _record(
+    stores: Stores, event: SagaEvent, decision: Decision, guard: dict[str, Any] | None = None
+) -> bool:
+    """The decision's guarded write (`OrderRepository.record`), plus `guard`."""
+    return stores.orders.record(
+        event.order_id,
+        event.id,
+        decision.answers,
+        status=decision.status,
+        at=decision.at,
+        reason=decision.reason,
+        fields=decision.fields,
+        guard={**decision.guard, **(guard or {})},
+    )

@@ -87,6 +87,16 @@ def test_cancelled_order_is_not_dispatched(world: World) -> None:
     assert world.order(paid).delivery is None
 
 
+def test_no_failure_is_answered_for_an_order_cancelled_before_its_dispatch(world: World) -> None:
+    paid = pay(world, PIZ_MARG=1)
+    timed_out = paid.follow_up(EventType.DELIVERY_FAILED, {"reason": "x"})
+    world.run("reserve-stock", timed_out)  # cancelled before the dispatch ran
+
+    # The dispatch writes before it reads: its guard, not a read, must keep it out.
+    assert dispatch(world, paid, failure_rate=1.0) == []
+    assert paid.id not in world.order(paid).answered
+
+
 def test_payment_authorised_for_an_unknown_order_is_refused_so_it_leaves_a_dead_letter(
     world: World,
 ) -> None:
