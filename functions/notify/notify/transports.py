@@ -55,6 +55,25 @@ async def _race(
     return outcome
 
 
+async def _serve(
+    transport: str,
+    feed: Feed,
+    pump: Coroutine[Any, Any, None],
+    until_gone: Coroutine[Any, Any, None],
+) -> str:
+    """`_race` for one client of `transport`, counted in the metrics; closes the feed after."""
+    clients = metrics.CLIENTS.labels(transport, metrics.scope(feed.order_id))
+    clients.inc()
+    try:
+        outcome = await _race(pump, until_gone, feed)
+    finally:
+        feed.close()
+        clients.dec()
+    if outcome == "slow":
+        metrics.DROPPED.labels(transport).inc()
+    return outcome
+
+
 async def serve_websocket(ws: WebSocket, feed: Feed, close_timeout_s: float) -> None:
     """Send the feed as text frames until the client leaves; close 1013 if it is too slow."""
 
@@ -68,15 +87,7 @@ async def serve_websocket(ws: WebSocket, feed: Feed, close_timeout_s: float) -> 
         while (await ws.receive())["type"] != "websocket.disconnect":
             pass
 
-    clients = metrics.CLIENTS.labels("websocket", metrics.scope(feed.order_id))
-    clients.inc()
-    try:
-        outcome = await _race(pump(), until_gone(), feed)
-    finally:
-        feed.close()
-        clients.dec()
-    if outcome == "slow":
-        metrics.DROPPED.labels("websocket").inc()
+    outcome = await _serve("websocket", feed, pump(), until_gone())
     if outcome == "gone":
         return
     code, reason = (
@@ -129,15 +140,7 @@ class EventStreamResponse(Response):
             while (await receive())["type"] != "http.disconnect":
                 pass
 
-        clients = metrics.CLIENTS.labels("sse", metrics.scope(feed.order_id))
-        clients.inc()
-        try:
-            outcome = await _race(pump(), until_gone(), feed)
-        finally:
-            feed.close()
-            clients.dec()
-        if outcome == "slow":
-            metrics.DROPPED.labels("sse").inc()
+        outcome = await _serve("sse", feed, pump(), until_gone())
         if outcome != "gone":
             await _quietly(lambda: body(b"", more=False), self.close_timeout_s)
 
