@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from ordersaga.contract import CONTRACT_FILE, build, render
-from ordersaga.domain.events import EventType
+from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Delivery, OrderStatus
 from ordersaga.domain.responses import OrderView, ReplayResult
 from ordersaga.services.dead_letters import DeadLetter
@@ -39,12 +39,20 @@ def test_every_response_model_is_in_the_contract() -> None:
 
 
 def test_an_order_leaves_out_what_it_does_not_have_and_keeps_saga_bookkeeping_private() -> None:
+    answer = SagaEvent.new(EventType.STOCK_RESERVED, "a" * 32)
     order = an_order("a" * 32).model_copy(
-        update={"note": "", "stock_released_by": "e-1", "idempotency_key": "k"}
+        update={
+            "note": "",
+            "idempotency_key": "key-of-the-customer",
+            "request_fingerprint": "f" * 64,
+            "answered": {"e-placed": [answer]},
+        }
     )
     body = OrderView.of(order).to_json()
     assert "note" not in body and "cancel_reason" not in body and "delivery" not in body
-    assert "stock_released_by" not in body and "idempotency_key" not in body
+    text = json.dumps(body)
+    for private in ("answered", answer.id, "key-of-the-customer", "f" * 64, "placed_event_id"):
+        assert private not in text
     assert body["total"] == 9.0
     assert body["created_at"] == order.created_at.isoformat()
 
