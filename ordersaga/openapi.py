@@ -58,7 +58,8 @@ document at `/api/openapi.json` and its reference at `/api/reference`.
 
 **Errors** are always JSON, one shape for every call and status: `ErrorBody`
 (`{{"error", "message", "field"?}}`), where `field` names what to fix (`items[0].quantity`,
-`Idempotency-Key`, `Authorization`, `path`…). A 503 means a backing store is unreachable: retry.
+`Idempotency-Key`, `Authorization`, `path`…). A 503 means a backing store is unreachable, a
+502 or 504 that the gateway could not reach the function or it did not answer in time: retry.
 
 **Operators** (`ops-summary`, `dead-letters`) authenticate with HTTP basic auth
 `admin:<gateway password>`, as on the gateway's `/system/*`. The UI server adds these
@@ -114,6 +115,8 @@ _ERRORS: dict[str, str] = {
         "nothing of that order is shown."
     ),
     "Unavailable": "A backing store (MongoDB, Redis) cannot be reached; retry shortly.",
+    "BadGateway": "`function_unavailable`: the gateway could not reach the function; retry.",
+    "GatewayTimeout": "`timeout`: the function did not answer the gateway in time; retry.",
 }
 _STATUS_OF_ERROR = {
     "BadRequest": "400",
@@ -124,11 +127,15 @@ _STATUS_OF_ERROR = {
     "UnsupportedMediaType": "415",
     "KeyReused": "422",
     "Unavailable": "503",
+    "BadGateway": "502",
+    "GatewayTimeout": "504",
 }
 
 
 def _errors(*names: str) -> Json:
-    return {_STATUS_OF_ERROR[name]: _error(name) for name in (*names, "Unavailable")}
+    # Every call may meet a store that is down, and the gateway's own 502 and 504.
+    shared = ("Unavailable", "BadGateway", "GatewayTimeout")
+    return {_STATUS_OF_ERROR[name]: _error(name) for name in (*names, *shared)}
 
 
 def _no_store() -> Json:
