@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from pymongo.errors import PyMongoError
-from redis import RedisError
 
 from ordersaga.adapters.settings import get_settings
 from ordersaga.domain.errors import (
@@ -187,6 +187,16 @@ def method_not_allowed(event: Event, allowed: Iterable[str]) -> Response:
     return refusal
 
 
+def backing_service_errors() -> tuple[type[Exception], ...]:
+    """The errors of the stores' clients, answered 503. Redis' only once something loaded its
+    client: an error of a module never imported cannot be raised, and the functions that never
+    talk to Redis (most saga steps, menu, order-status) then do not import it (~9 MB each)."""
+    redis_errors = sys.modules.get("redis.exceptions")
+    if redis_errors is None:
+        return (PyMongoError,)
+    return (PyMongoError, redis_errors.RedisError)
+
+
 def http_function(
     routes: Mapping[str, Callable[[Event, Context], Response]],
 ) -> Handler:
@@ -203,7 +213,7 @@ def http_function(
             return route(event, context)
         except ApiError as error:
             return error_response(error)
-        except (PyMongoError, RedisError) as exc:
+        except backing_service_errors() as exc:
             log.warning("backing service failed: %s", exc)
             return error_response(Unavailable("a backing service is unavailable, retry shortly"))
         except Exception:
