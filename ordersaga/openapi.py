@@ -104,7 +104,10 @@ def _error(description: str) -> Json:
 
 # Every error status an operation may answer, shared (one schema: ErrorBody).
 _ERRORS: dict[str, str] = {
-    "BadRequest": "The request breaks a rule; `field` says where.",
+    "BadRequest": (
+        "The request breaks a rule; `field` says where (`path`: the UI server refuses a path "
+        "holding control characters)."
+    ),
     "Unauthorized": "No operator credentials, or wrong ones (`field`: `Authorization`).",
     "NotFound": "Nothing has this id, or the path is not one of this function's.",
     "Conflict": "The order cannot be placed as asked (`sold_out`: an item has no stock).",
@@ -258,7 +261,7 @@ def paths() -> Json:
                 "parameters": [_ORDER_ID],
                 "responses": {
                     "200": _json_body(order, "The order.", _no_store()),
-                    **_errors("NotFound"),
+                    **_errors("BadRequest", "NotFound"),
                 },
             }
         },
@@ -313,7 +316,7 @@ def paths() -> Json:
                 "parameters": [_LETTER_ID],
                 "responses": {
                     "200": _json_body(_ref("DeadLetterDetail"), "The letter.", _no_store()),
-                    **_errors("Unauthorized", "NotFound"),
+                    **_errors("BadRequest", "Unauthorized", "NotFound"),
                 },
             }
         },
@@ -328,7 +331,7 @@ def paths() -> Json:
                 "parameters": [_LETTER_ID],
                 "responses": {
                     "200": _json_body(_ref("ReplayResult"), "Replayed, or resolved as outdated."),
-                    **_errors("Unauthorized", "NotFound"),
+                    **_errors("BadRequest", "Unauthorized", "NotFound"),
                 },
             }
         },

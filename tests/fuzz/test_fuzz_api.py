@@ -91,6 +91,16 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case, stack: U
     case.call_and_validate(base_url=stack.gateway_url, headers=OPERATOR, checks=CHECKS, timeout=30)
 
 
+@schema.parametrize()
+@SEEDED
+def test_every_operation_answers_as_documented_through_the_ui_server(
+    case: schemathesis.Case, stack: UpStack
+) -> None:
+    # The browser's way in: the same paths, public calls forwarded, operator calls refused
+    # without a session (401), and the UI server's own guards in front.
+    case.call_and_validate(base_url=stack.ui_url, checks=CHECKS, timeout=30)
+
+
 def test_linked_calls_answer_as_documented(stack: UpStack) -> None:
     """Sequences along the document's links: an order placed, then read by the id it got; the
     dead-letter list, then a letter and its replay.
