@@ -263,13 +263,8 @@ export async function dead_letter_replay(page, base, env) {
   await screenshot(page, "ops-replayed");
 }
 
-/** More than the stock left: the saga cancels the order and the tracking page says why, live. */
-export async function cancelled_live(page, base, env) {
-  await openShop(page, base);
-  await page.getByRole("button", { name: `Add ${env.SHORT_NAME} to cart` }).click();
-  await page.getByRole("button", { name: `One more ${env.SHORT_NAME}` }).click();
-  assert.equal(await page.getByLabel(`Quantity of ${env.SHORT_NAME}`).inputValue(), "2");
-  await fillCustomer(page);
+/** Place the order in the cart and wait, on its tracking page, until it shows as cancelled. */
+async function placeAndWaitForCancel(page) {
   await page.getByRole("button", { name: /Place order/ }).click();
   await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
   await page.waitForFunction(
@@ -277,6 +272,16 @@ export async function cancelled_live(page, base, env) {
     null,
     { timeout: 60_000 },
   );
+}
+
+/** More than the stock left: the saga cancels the order and the tracking page says why, live. */
+export async function cancelled_live(page, base, env) {
+  await openShop(page, base);
+  await page.getByRole("button", { name: `Add ${env.SHORT_NAME} to cart` }).click();
+  await page.getByRole("button", { name: `One more ${env.SHORT_NAME}` }).click();
+  assert.equal(await page.getByLabel(`Quantity of ${env.SHORT_NAME}`).inputValue(), "2");
+  await fillCustomer(page);
+  await placeAndWaitForCancel(page);
   const reason = await page.getByTestId("cancel-reason").innerText();
   assert.match(reason, new RegExp(`out of stock.*${env.SHORT_SKU}`, "i"));
   await screenshot(page, "tracking-cancelled");
@@ -291,13 +296,7 @@ export async function payment_declined(page, base) {
   await openShop(page, base);
   await page.getByRole("button", { name: "Add Pizza Margherita to cart" }).click();
   await fillCustomer(page);
-  await page.getByRole("button", { name: /Place order/ }).click();
-  await page.waitForURL(/\/orders\/[0-9a-f]{32}$/);
-  await page.waitForFunction(
-    () => document.querySelector('[data-testid="order-status"]')?.dataset.status === "CANCELLED",
-    null,
-    { timeout: 60_000 },
-  );
+  await placeAndWaitForCancel(page);
   assert.equal(await page.getByTestId("cancel-reason").innerText(), "payment declined");
   const reached = await page.locator('li[data-reached="true"]').evaluateAll((els) => els.map((el) => el.dataset.status));
   assert.ok(reached.includes("STOCK_RESERVED"), `the reservation before the decline shows: ${reached}`);
