@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import psutil
 import requests
 
-from devstack.processes import free_port, wait_for
+from devstack import PORT_VARIABLES
+from devstack.processes import free_ports, wait_for
 from ordersaga.adapters.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,17 +169,7 @@ class LocalStack:
     def __init__(self) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="orders-bench-")
         self.data_dir = Path(self.tmp.name) / "data"
-        self.ports = {
-            name: free_port()
-            for name in (
-                "REDIS_PORT",
-                "MONGO_PORT",
-                "GATEWAY_PORT",
-                "NOTIFY_PORT",
-                "FRONTEND_PORT",
-                "PROMETHEUS_PORT",
-            )
-        }
+        self.ports = free_ports(PORT_VARIABLES)
         self.output = Path(self.tmp.name) / "up.out"
         self.proc: subprocess.Popen[bytes] | None = None
         self.token = "bench-" + os.urandom(6).hex()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -45,9 +46,19 @@ def die_with_parent(death_signal: signal.Signals = signal.SIGTERM) -> Callable[[
 
 def free_port() -> int:
     """A TCP port on loopback that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(["port"])["port"]
+
+
+def free_ports(names: Iterable[str]) -> dict[str, int]:
+    """A different free loopback port for each name (all held open until every one is chosen,
+    so that none is handed out twice)."""
+    with contextlib.ExitStack() as held:
+        ports = {}
+        for name in names:
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports[name] = int(sock.getsockname()[1])
+        return ports
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -18,18 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack import PORT_VARIABLES
 from devstack.leftovers import STATUS_FILE
-from devstack.processes import free_port, wait_for
+from devstack.processes import free_ports, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PORT_VARIABLES = (
-    "REDIS_PORT",
-    "MONGO_PORT",
-    "GATEWAY_PORT",
-    "NOTIFY_PORT",
-    "FRONTEND_PORT",
-    "PROMETHEUS_PORT",
-)
 READY_LINE = "Press Ctrl-C"
 
 
@@ -43,10 +36,7 @@ class UpStack:
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
-        if not self.ports:
-            # free_port() may hand out a port it gave a moment ago: every one must differ.
-            while len(set(self.ports.values())) < len(PORT_VARIABLES):
-                self.ports = {name: free_port() for name in PORT_VARIABLES}
+        self.ports = self.ports or free_ports(PORT_VARIABLES)
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
     @property
