@@ -23,6 +23,8 @@ from ordersaga.services.dead_letters import DeadLetter
 STREAM = "orders.events"
 GROUP = "saga-connector"
 DEAD = "orders.dead"
+# The routes of most tests: order.placed goes to reserve-stock.
+RESERVE = {"order.placed": ("reserve-stock",)}
 
 Answer = Outcome | Callable[[dict[str, Any]], Outcome]
 

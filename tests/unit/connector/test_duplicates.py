@@ -12,6 +12,7 @@ from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
     DEAD,
     GROUP,
+    RESERVE,
     STREAM,
     ScriptedFunctions,
     append,
@@ -24,7 +25,6 @@ from tests.unit.connector.conftest import (
     succeed_with,
 )
 
-RESERVE = {"order.placed": ("reserve-stock",)}
 TWO_FOLLOW_UPS = succeed_with(EventType.STOCK_REJECTED, EventType.ORDER_CANCELLED)
 
 

@@ -14,6 +14,7 @@ from connector.processing import RetryPolicy
 from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
     DEAD,
+    RESERVE,
     STREAM,
     KeptLetters,
     RecordingStop,
@@ -26,8 +27,6 @@ from tests.unit.connector.conftest import (
     stream_types,
     succeed_with,
 )
-
-RESERVE = {"order.placed": ("reserve-stock",)}
 
 
 def test_follow_ups_are_appended_and_the_entry_acknowledged(

@@ -16,6 +16,7 @@ from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
     DEAD,
     GROUP,
+    RESERVE,
     STREAM,
     KeptLetters,
     RunningConnector,
@@ -28,8 +29,6 @@ from tests.unit.connector.conftest import (
     stream_types,
     succeed_with,
 )
-
-RESERVE = {"order.placed": ("reserve-stock",)}
 
 
 def test_entry_idle_in_a_dead_consumer_is_reclaimed_and_processed(

@@ -11,6 +11,7 @@ from connector.invoke import Outcome
 from devstack.processes import wait_for
 from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
+    RESERVE,
     RunningConnector,
     ScriptedFunctions,
     append,
@@ -19,8 +20,6 @@ from tests.unit.connector.conftest import (
     stream_types,
     succeed_with,
 )
-
-RESERVE = {"order.placed": ("reserve-stock",)}
 
 
 def test_shutdown_finishes_the_call_in_flight_and_leaves_the_rest_pending(

@@ -11,6 +11,7 @@ from connector.ledger import Ledger
 from ordersaga.domain.events import EventType
 from tests.unit.connector.conftest import (
     DEAD,
+    RESERVE,
     KeptLetters,
     RecordingStop,
     ScriptedFunctions,
@@ -23,7 +24,6 @@ from tests.unit.connector.conftest import (
     succeed_with,
 )
 
-RESERVE = {"order.placed": ("reserve-stock",)}
 REFUSED = Outcome.failed("unreachable: ConnectionError", reached=False)
 
 
