@@ -11,7 +11,6 @@ from pathlib import Path
 
 import redis
 
-from devstack.processes import wait_for
 from ordersaga.adapters.mongo import OrderRepository, get_database
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.events import EventType, SagaEvent
@@ -75,10 +74,6 @@ def start_connector_process(
             stderr=subprocess.STDOUT,
         )
     return ConnectorProcess(process, log)
-
-
-# The poll helper is devstack's; this name is kept for tests/integration/test_saga_flow.py.
-wait_until = wait_for
 
 
 def group_pending(client: redis.Redis, stream: str, group: str) -> int:

@@ -9,6 +9,7 @@ import pytest
 import redis
 import requests
 
+from devstack.processes import wait_for
 from ordersaga.domain.events import EventType
 from ordersaga.domain.models import OrderStatus
 from ordersaga.domain.saga import HAPPY_PATH
@@ -19,7 +20,6 @@ from tests.integration.connector_process import (
     group_lag,
     group_pending,
     start_connector_process,
-    wait_until,
 )
 from tests.integration.saga_stack import SagaStack, running_saga_stack, saga_env
 
@@ -61,7 +61,7 @@ def saga(flow: tuple[SagaStack, ConnectorProcess]) -> Iterator[SagaStack]:
     stack, _connector = flow
     stack.reset_menu()
     yield stack
-    wait_until(lambda: _all_sagas_ended(stack), "every saga to end", timeout_s=60)
+    wait_for(lambda: _all_sagas_ended(stack), "every saga to end", timeout_s=60)
     assert DeadLetters.from_settings(stack.settings).letters() == []
 
 
@@ -102,13 +102,11 @@ def test_order_placed_through_the_gateway_is_dispatched_then_delivered(saga: Sag
     saga.reset_menu(PIZ_MARG=10)
     order_id = _place_until(saga, fails=False, PIZ_MARG=2)
 
-    wait_until(
+    wait_for(
         lambda: _status(saga, order_id) is OrderStatus.DISPATCHED, "the order to be dispatched"
     )
     saga.run("simulate")
-    wait_until(
-        lambda: _status(saga, order_id) is OrderStatus.DELIVERED, "the order to be delivered"
-    )
+    wait_for(lambda: _status(saga, order_id) is OrderStatus.DELIVERED, "the order to be delivered")
 
     order = saga.order(order_id)
     assert [entry.status for entry in order.history] == list(HAPPY_PATH)
@@ -121,7 +119,7 @@ def test_order_placed_through_the_gateway_is_dispatched_then_delivered(saga: Sag
         EventType.DELIVERY_DISPATCHED,
     ]
     assert types[-1] is EventType.ORDER_COMPLETED
-    wait_until(lambda: _connector_idle(saga), "the connector to acknowledge everything")
+    wait_for(lambda: _connector_idle(saga), "the connector to acknowledge everything")
 
 
 def test_order_beyond_the_stock_is_cancelled_and_the_stock_is_unchanged(saga: SagaStack) -> None:
@@ -129,9 +127,7 @@ def test_order_beyond_the_stock_is_cancelled_and_the_stock_is_unchanged(saga: Sa
     before = saga.level("DES-TIRA")
 
     order_id = saga.place(DES_TIRA=3).order_id
-    wait_until(
-        lambda: _status(saga, order_id) is OrderStatus.CANCELLED, "the order to be cancelled"
-    )
+    wait_for(lambda: _status(saga, order_id) is OrderStatus.CANCELLED, "the order to be cancelled")
 
     assert saga.order(order_id).cancel_reason == "out of stock: DES-TIRA"
     assert saga.level("DES-TIRA") == before
@@ -146,16 +142,14 @@ def test_failed_delivery_cancels_the_order_and_gives_the_stock_back(saga: SagaSt
     saga.reset_menu(BWL_POKE=10)
     order_id = _place_until(saga, fails=True, BWL_POKE=1)
 
-    wait_until(
-        lambda: _status(saga, order_id) is OrderStatus.CANCELLED, "the order to be cancelled"
-    )
-    wait_until(
+    wait_for(lambda: _status(saga, order_id) is OrderStatus.CANCELLED, "the order to be cancelled")
+    wait_for(
         lambda: EventType.STOCK_RELEASED in {e.type for e in saga.events_of(order_id)},
         "the stock to be released",
     )
 
     # The orders placed before it whose delivery succeeds are delivered; nothing stays held.
-    wait_until(lambda: _all_sagas_ended(saga), "every saga to end", timeout_s=60)
+    wait_for(lambda: _all_sagas_ended(saga), "every saga to end", timeout_s=60)
     level = saga.level("BWL-POKE")
     assert level.reserved == 0
     assert level.available == level.initial - level.delivered
@@ -173,10 +167,10 @@ def test_connector_log_names_each_invocation(flow: tuple[SagaStack, ConnectorPro
 
 def test_operator_replay_of_an_outdated_letter_appends_no_old_event(saga: SagaStack) -> None:
     order_id = _place_until(saga, fails=False, PIZ_MARG=1)
-    wait_until(
+    wait_for(
         lambda: _status(saga, order_id) is OrderStatus.DISPATCHED, "the order to be dispatched"
     )
-    wait_until(lambda: _connector_idle(saga), "the connector to settle the saga so far")
+    wait_for(lambda: _connector_idle(saga), "the connector to settle the saga so far")
     placed = saga.events_of(order_id, EventType.ORDER_PLACED)[0]
     # Park its order.placed as if reserve-stock had kept failing on it after it did run.
     letters = DeadLetters.from_settings(saga.settings)
