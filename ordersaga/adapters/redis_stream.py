@@ -220,6 +220,14 @@ def entry_order(entry_id: str) -> tuple[int, int]:
     return int(millis), int(sequence or 0)
 
 
+def set_once(client: redis.Redis, key: str, value: str, ttl_s: int) -> bool:
+    """Set `key` unless it exists (`SET NX EX`); whether this call set it."""
+    try:
+        return bool(client.set(key, value, nx=True, ex=ttl_s))
+    except redis.RedisError as exc:
+        raise Unavailable(f"Redis is not reachable: {exc}") from exc
+
+
 KNOWN_CHUNK = 1000  # event ids per MGET
 
 

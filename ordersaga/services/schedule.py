@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 import redis
 from croniter import croniter
 
+from ordersaga.adapters.redis_stream import set_once
+
 # A run may arrive a little before its minute by the caller's clock; it claims that minute.
 EARLY = timedelta(seconds=5)
 
@@ -51,5 +53,5 @@ def claim_slot(
     next_slot: datetime = croniter(schedule, slot).get_next(datetime)
     key = f"{namespace}:slot:{function}:{slot:%Y%m%dT%H%M}"
     ttl = int((next_slot - now).total_seconds()) + 60
-    claimed = bool(client.set(key, now.isoformat(), nx=True, ex=max(ttl, 60)))
+    claimed = set_once(client, key, now.isoformat(), max(ttl, 60))
     return Claim(function, slot, next_slot, claimed)
