@@ -175,7 +175,9 @@ def test_an_order_reaches_dispatched_through_watchdog_served_functions(
 
     reserved = step(build, "reserve-stock", env, announced[0])
     assert [e.type for e in reserved] == [EventType.STOCK_RESERVED]
-    dispatched = step(build, "dispatch-delivery", env, reserved[0])
+    paid = step(build, "payment", env, reserved[0])
+    assert [e.type for e in paid] == [EventType.PAYMENT_AUTHORISED]
+    dispatched = step(build, "dispatch-delivery", env, paid[0])
     assert [e.type for e in dispatched] == [EventType.DELIVERY_DISPATCHED]
 
     status = call(build, "order-status", env, path=f"/{order_id}")
