@@ -238,11 +238,17 @@ class Connector:
         return gone
 
     def trim(self) -> int:
-        """Trim the stream below what every group has acknowledged and the retention keeps."""
+        """Trim the stream below what every group has acknowledged and the retention keeps, and
+        the dead-letter stream's copies past theirs; returns the saga entries removed."""
+        now_ms = int(time.time() * 1000)
         retention_ms = int(self.settings.connector_stream_retention_s * 1000)
-        removed = self.ledger.trim(retention_ms, int(time.time() * 1000))
+        removed = self.ledger.trim(retention_ms, now_ms)
         if removed:
             log.info("stream trimmed", extra={"removed": removed})
+        letters_ms = int(self.settings.dead_letter_retention_s * 1000)
+        copies = self.ledger.trim_dead_letters(letters_ms, now_ms)
+        if copies:
+            log.info("dead-letter copies trimmed", extra={"removed": copies})
         return removed
 
     def _shutdown(self) -> None:

@@ -249,6 +249,14 @@ class Ledger:
             return 0
         return int(self.client.xtrim(self.stream, minid=minid, approximate=False))
 
+    def trim_dead_letters(self, retention_ms: int, now_ms: int) -> int:
+        """XTRIM MINID the dead-letter stream's copies older than the retention; returns removed.
+
+        No group reads that stream (tools read it whole), so age alone decides.
+        """
+        cutoff = max(now_ms - retention_ms, 0)
+        return int(self.client.xtrim(self.dead_letters, minid=f"{cutoff}-0", approximate=False))
+
     def leave(self) -> bool:
         """Remove this consumer from the group if it holds nothing (after a clean shutdown).
 

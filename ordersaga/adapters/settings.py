@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     connector_ready_deadline_s: float = Field(default=30.0, gt=0)
     # Entries younger than this stay in the stream even when acknowledged (notify replays them).
     connector_stream_retention_s: float = Field(default=3600.0, ge=0)
+    # The dead-letter stream holds copies (the letters themselves live in MongoDB): copies older
+    # than this are trimmed with the stream, besides the cap on its length.
+    dead_letter_retention_s: float = Field(default=7 * 86400.0, ge=0)
     # How long the stream remembers which event ids it holds: an event (a follow-up answered
     # again, a re-announcement) whose id was appended within this time is not appended twice.
     event_ids_ttl_s: float = Field(default=86400.0, gt=0)

@@ -73,3 +73,15 @@ def test_a_stream_without_groups_is_never_trimmed(r: fakeredis.FakeRedis) -> Non
 
     assert safe_trim_id(group_states(r, STREAM)) is None
     assert safe_trim_id(group_states(r, "no-such-stream")) is None
+
+
+def test_dead_letter_copies_older_than_their_retention_are_trimmed(r: fakeredis.FakeRedis) -> None:
+    for ms in (1_000, 2_000, 9_000):  # copies appended at these times (entry ids are times)
+        r.xadd(DEAD, {"id": f"letter-{ms}"}, id=f"{ms}-0")
+    connector = Ledger(r, STREAM, GROUP, DEAD, "me")
+
+    removed = connector.trim_dead_letters(retention_ms=5_000, now_ms=10_000)
+
+    assert removed == 2
+    assert [fields["id"] for _, fields in r.xrange(DEAD)] == ["letter-9000"]
+    assert connector.trim_dead_letters(retention_ms=5_000, now_ms=10_000) == 0
