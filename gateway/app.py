@@ -24,6 +24,7 @@ from gateway.guards import allowed_callback_hosts, callback_refusal, install_jso
 from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.stack import Stack
 from ordersaga.adapters.settings import get_settings
+from ordersaga.domain.responses import ErrorBody
 from ordersaga.entrypoints.auth import is_admin
 from ordersaga.entrypoints.proxying import end_to_end
 from ordersaga.entrypoints.runtime import METRICS_PATH
@@ -44,6 +45,17 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     return Response(
         json.dumps(body), status, {"Content-Type": "application/json", **(headers or {})}
     )
+
+
+def _error(
+    status: int,
+    error: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error answer in the contract's one shape (`ErrorBody`)."""
+    return _json(status, ErrorBody(error=error, message=message, field=field).to_json(), headers)
 
 
 class Pool(Protocol):
@@ -191,9 +203,7 @@ class Gateway:
     def call(self, name: str, path: str) -> Response:
         """Invoke a function synchronously and relay its answer."""
         if name not in self.stack.functions or not self.upstreams.serves(name):
-            return _json(
-                404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
-            )
+            return _error(404, "not_found", f"no function {name}", field="function")
         try:
             upstream = self.upstreams.invoke(
                 name,
@@ -204,29 +214,23 @@ class Gateway:
                 request.get_data(),
             )
         except requests.Timeout:
-            return _json(504, {"error": "timeout", "message": f"{name} did not answer in time"})
+            return _error(504, "timeout", f"{name} did not answer in time")
         except requests.RequestException as exc:
             log.warning("function %s unreachable: %s", name, exc)
-            return _json(
-                502, {"error": "function_unavailable", "message": f"{name} is not reachable"}
-            )
+            return _error(502, "function_unavailable", f"{name} is not reachable")
         headers = end_to_end(upstream.headers.items())
         return Response(upstream.content, upstream.status_code, headers)
 
     def call_async(self, name: str, path: str) -> Response:
         """Queue an invocation, answer 202 at once; POST the result to X-Callback-Url if given."""
         if name not in self.stack.functions or not self.upstreams.serves(name):
-            return _json(
-                404, {"error": "not_found", "field": "function", "message": f"no function {name}"}
-            )
+            return _error(404, "not_found", f"no function {name}", field="function")
         callback = request.headers.get("X-Callback-Url")
         refusal = callback_refusal(callback, self.callback_hosts) if callback is not None else None
         if refusal:
-            return _json(
-                400, {"error": "validation", "field": "X-Callback-Url", "message": refusal}
-            )
+            return _error(400, "validation", refusal, field="X-Callback-Url")
         if not self._async_pending.acquire(blocking=False):
-            return _json(429, {"error": "busy", "message": "too many queued async calls"})
+            return _error(429, "busy", "too many queued async calls")
         headers = _forward_headers(g.call_id)
         args = (name, request.method, path, request.query_string, headers, request.get_data())
         self.async_pool.submit(self._run_async, args, callback, g.call_id)
@@ -242,10 +246,8 @@ class Gateway:
                 status, body = result.status_code, result.content
                 answer_headers = end_to_end(result.headers.items())
             except requests.RequestException as exc:
-                status, body = (
-                    502,
-                    json.dumps({"error": "function_unavailable", "message": str(exc)}).encode(),
-                )
+                unavailable = ErrorBody(error="function_unavailable", message=str(exc))
+                status, body = 502, json.dumps(unavailable.to_json()).encode()
                 answer_headers = {"Content-Type": "application/json"}
             duration_s = time.perf_counter() - started
             log.info(
@@ -281,13 +283,11 @@ def function_name(name: str) -> str | None:
 
 
 def _no_namespace(name: str) -> Response:
-    return _json(
+    return _error(
         404,
-        {
-            "error": "not_found",
-            "field": "namespace",
-            "message": f"no function {name}: the only namespace is {NAMESPACE}",
-        },
+        "not_found",
+        f"no function {name}: the only namespace is {NAMESPACE}",
+        field="namespace",
     )
 
 
@@ -304,10 +304,11 @@ def create_app(gw: Gateway) -> Flask:
         g.call_id = request.headers.get(CALL_ID) or str(uuid.uuid4())
         g.started = time.perf_counter()
         if request.path.startswith("/system/") and not gw.authorised():
-            return _json(
+            return _error(
                 401,
-                {"error": "unauthorized", "message": "use basic auth admin:<gateway password>"},
-                {"WWW-Authenticate": 'Basic realm="orders-faas"'},
+                "unauthorized",
+                "use basic auth admin:<gateway password>",
+                headers={"WWW-Authenticate": 'Basic realm="orders-faas"'},
             )
         return None
 
@@ -401,22 +402,18 @@ def create_app(gw: Gateway) -> Flask:
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:
-        return _json(
-            404, {"error": "not_found", "field": "path", "message": f"no route {request.path}"}
-        )
+        return _error(404, "not_found", f"no route {request.path}", field="path")
 
     @app.errorhandler(405)
     def not_allowed(exc: Exception) -> Response:
         # RFC 9110: a 405 lists what the resource does answer (what the gateway forwards).
         allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
-        return _json(
+        return _error(
             405,
-            {
-                "error": "method_not_allowed",
-                "field": "method",
-                "message": f"use {allowed}, not {request.method}",
-            },
-            {"Allow": allowed},
+            "method_not_allowed",
+            f"use {allowed}, not {request.method}",
+            field="method",
+            headers={"Allow": allowed},
         )
 
     install_json_errors(app)

@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from gateway.app import NAMESPACE, Gateway
 from gateway.workers import FunctionProcess, LogLine, local_secrets
 from ordersaga.domain.errors import ApiError, NotFound, ValidationFailed
+from ordersaga.domain.responses import ErrorBody
 from ordersaga.entrypoints.http import field_path
 
 # How long one followed log request streams before it ends (faas-cli follows up to 30s).
@@ -207,10 +208,8 @@ class ControlPlane:
             try:
                 managed.redeploy(spec, body.image)
             except RuntimeError as exc:
-                return _json(
-                    503,
-                    {"error": "deploy_failed", "field": "service", "message": str(exc)},
-                )
+                failed = ErrorBody(error="deploy_failed", message=str(exc), field="service")
+                return _json(503, failed.to_json())
             self.gw.upstreams.pools[managed.name] = managed
         self.gw.stack.functions[managed.name] = spec
         return _json(202, self.status(managed.name))

@@ -24,6 +24,8 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
+from ordersaga.domain.responses import ErrorBody
+
 # path → the largest body a request to it may carry, in bytes.
 BodyLimit = Callable[[str], int]
 
@@ -47,13 +49,12 @@ class JsonErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error: Any = getattr(self.request, "error", None)
-        answer: dict[str, Any] = {
-            "error": _ERROR_NAMES.get(error.code, "bad_request"),
-            "message": str(error.body),
-        }
-        if getattr(error, "field", None):
-            answer["field"] = error.field
-        body = json.dumps(answer).encode()
+        answer = ErrorBody(
+            error=_ERROR_NAMES.get(error.code, "bad_request"),
+            message=str(error.body),
+            field=getattr(error, "field", None) or None,
+        )
+        body = json.dumps(answer.to_json()).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers = [*self.response_headers, ("Content-Type", "application/json")]
         self.set_close_on_finish()
