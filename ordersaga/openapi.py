@@ -21,14 +21,7 @@ from pydantic.json_schema import models_json_schema
 from ordersaga.domain.models import MAX_LINES, MAX_QUANTITY, PlaceOrderRequest
 from ordersaga.domain.order_ids import ORDER_ID_PATTERN
 from ordersaga.domain.responses import (
-    DeadLetterDetail,
-    DeadLetterSummary,
-    ErrorBody,
-    MenuEntry,
-    NotifyMessage,
-    OpsSummary,
-    OrderView,
-    ReplayResult,
+    RESPONSES,
 )
 from ordersaga.services.ordering import IDEMPOTENCY_KEY_MAX
 
@@ -38,16 +31,6 @@ VERSION = "1.0.0"
 
 Json = dict[str, Any]
 _REQUESTS: tuple[type[BaseModel], ...] = (PlaceOrderRequest,)
-_RESPONSES: tuple[type[BaseModel], ...] = (
-    ErrorBody,
-    MenuEntry,
-    OrderView,
-    DeadLetterSummary,
-    DeadLetterDetail,
-    ReplayResult,
-    OpsSummary,
-    NotifyMessage,
-)
 OPERATOR: list[Json] = [{"operatorBasicAuth": []}]
 PUBLIC: list[Json] = []
 
@@ -80,7 +63,7 @@ def component_schemas() -> Json:
     """Every model's JSON Schema, requests as validated and responses as serialised."""
     _, top = models_json_schema(
         [(model, "validation") for model in _REQUESTS]
-        + [(model, "serialization") for model in _RESPONSES],
+        + [(model, "serialization") for model in RESPONSES],
         ref_template="#/components/schemas/{model}",
     )
     schemas: Json = top["$defs"]
