@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -59,12 +60,18 @@ def test_clients_sends_and_delay_are_counted(settings: Settings, notify: NotifyR
 def test_a_resync_is_counted_by_reason(settings: Settings, notify: NotifyReplica) -> None:
     # An order whose order.placed is not on the stream gets a resync from its document.
     order = store_order(settings)
+    reason = "the order's first events are no longer on the stream"
     answer = requests.get(f"{notify.http}/sse/orders/{order.order_id}", stream=True, timeout=10)
     try:
-        next(answer.iter_lines())
+        # The stream opens with `retry:`; leaving before the first message would race the
+        # resync being built, so the client reads up to the message itself.
+        first = next(
+            line for line in answer.iter_lines(decode_unicode=True) if line.startswith("data: ")
+        )
     finally:
         answer.close()
-    reason = "the order's first events are no longer on the stream"
+    message = json.loads(first.removeprefix("data: "))
+    assert (message["type"], message["data"]["reason"]) == ("resync", reason)
     wait_for(
         lambda: value(scrape(f"{notify.http}/metrics"), "notify_resyncs_total", reason=reason) == 1,
         f"a resync counted for {reason}",
