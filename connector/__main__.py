@@ -50,10 +50,7 @@ def main() -> None:
         sys.exit(2)
     router = Router(requests.Session(), settings.gateway_url, settings.gateway_password)
     invoker = FunctionClient(
-        settings.gateway_url,
-        settings.saga_signing_key,
-        settings.connector_http_timeout_s,
-        pool_size=settings.connector_concurrency,
+        settings.gateway_url, settings.saga_signing_key, settings.connector_http_timeout_s
     )
     letters = MongoLetters(settings)
     connector = Connector(settings, get_redis(settings), router, invoker, consumer_name(), letters)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from connector.invoke import CONNECTOR_NAME, FunctionClient
 from ordersaga import tracing
 from tests.unit.conftest import RecordedPosts
@@ -33,3 +35,16 @@ def test_calls_carry_the_saga_trace_to_the_function(recorded_posts: RecordedPost
     [seen] = recorded_posts.headers()
     assert seen["traceparent"] == own
     assert tracing.trace_id(seen["traceparent"]) == tracing.trace_id(CALLER)
+
+
+def test_calls_go_straight_to_the_gateway_whatever_proxy_the_environment_names(
+    recorded_posts: RecordedPosts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # discard port: a proxy would refuse
+    client = FunctionClient(recorded_posts.url, "key", timeout_s=5)
+
+    assert client.invoke("reserve-stock", b'{"type":"order.placed"}').ok
+    client.close()
+
+    assert [path for path, _headers in recorded_posts.posts] == ["/function/reserve-stock"]

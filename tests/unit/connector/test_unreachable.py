@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+
 import fakeredis
 import pytest
-import urllib3
 
 from connector.invoke import FunctionClient, Outcome, parse_answer
 from connector.ledger import Ledger
@@ -57,17 +60,55 @@ def test_a_refused_connection_is_a_call_the_function_never_got() -> None:
     assert outcome.reason.startswith("unreachable")
 
 
-def test_a_read_timeout_counts_as_a_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = FunctionClient("http://127.0.0.1:9", "key", timeout_s=1)
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, threading.Event]]:
+    """A loopback server that takes each connection and reads the request; it answers nothing
+    until the test sets `hang_up`, then closes the connection without an answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    hang_up = threading.Event()
 
-    def slow(*args: object, **kwargs: object) -> None:
-        raise urllib3.exceptions.ReadTimeoutError(None, "/function/reserve-stock", "read timed out")  # type: ignore[arg-type]
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                hang_up.wait(10)
 
-    monkeypatch.setattr(client.pool, "request", slow)
-    outcome = client.invoke("reserve-stock", b"{}")
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", hang_up
+    hang_up.set()
+    listener.close()
+
+
+def test_a_read_timeout_counts_as_a_delivery(silent_server: tuple[str, threading.Event]) -> None:
+    url, _hang_up = silent_server
+    client = FunctionClient(url, "key", timeout_s=1)
+    try:
+        outcome = client.invoke("reserve-stock", b"{}")
+    finally:
+        client.close()
 
     assert outcome.reached
     assert outcome.reason == "timed out after 1s"
+
+
+def test_a_connection_closed_before_any_answer_is_a_call_the_function_never_got(
+    silent_server: tuple[str, threading.Event],
+) -> None:
+    url, hang_up = silent_server
+    hang_up.set()  # the server reads the request and closes the connection
+    client = FunctionClient(url, "key", timeout_s=5)
+    try:
+        outcome = client.invoke("reserve-stock", b"{}")
+    finally:
+        client.close()
+
+    assert not outcome.ok
+    assert not outcome.reached
+    assert outcome.reason.startswith("unreachable")
 
 
 def test_a_gateway_outage_longer_than_the_attempt_budget_dead_letters_nothing(
