@@ -197,6 +197,7 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
             phases["throughput"]["cpu_s_per_saga"],
             # without the stack's own root (a stack found by its ports), the components' peaks
             meter.peak_rss_total if endpoints.stack_pid else sum(meter.peak_rss.values()),
+            meter.peak_pss_total if endpoints.stack_pid else sum(meter.peak_pss.values()),
         )
         return {
             "phases": phases,
@@ -206,6 +207,7 @@ def run(config: BenchConfig, endpoints: Endpoints) -> dict[str, Any]:
             "headline": {**top, **goals.summary(measured), "stream_length": stream["length"]},
             "goals": measured,
             "peak_rss": dict(meter.peak_rss),
+            "peak_pss": dict(meter.peak_pss),
             "stream": stream,
             "growth": {
                 "orders_before": before,

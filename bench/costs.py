@@ -1,7 +1,14 @@
-"""CPU seconds and peak memory of each component, over its whole process tree (psutil)."""
+"""CPU seconds and peak memory of each component, over its whole process tree (psutil).
+
+Memory is counted two ways. RSS counts every page a process maps, so pages that processes
+share (a forked worker's copy-on-write libraries) are counted once per process; PSS
+(proportional set size) splits each shared page among the processes that map it, so the
+sum over a tree is what the machine really holds for it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 
@@ -34,13 +41,27 @@ def cpu_seconds(pids: Iterable[int]) -> float:
 
 def rss_bytes(pids: Iterable[int]) -> int:
     """Resident memory of these processes and their descendants, summed."""
-    total = 0
+    return memory_bytes(pids)[0]
+
+
+def memory_bytes(pids: Iterable[int]) -> tuple[int, int]:
+    """(RSS, PSS) of these processes and their descendants, each summed at this moment.
+
+    PSS is 0 where the kernel does not tell it (no /proc/PID/smaps_rollup).
+    """
+    rss = pss = 0
     for process in _tree(pids):
         try:
-            total += process.memory_info().rss
+            full = process.memory_full_info()
+        except psutil.AccessDenied:
+            with contextlib.suppress(psutil.Error):
+                rss += process.memory_info().rss
+            continue
         except psutil.Error:
             continue
-    return total
+        rss += full.rss
+        pss += getattr(full, "pss", 0)
+    return rss, pss
 
 
 def _own_cpu(pid: int) -> float:
@@ -78,9 +99,11 @@ class CostMeter:
         self.interval_s = interval_s
         self.stack_pid = stack_pid
         self.peak_rss: dict[str, int] = dict.fromkeys(roots, 0)
+        self.peak_pss: dict[str, int] = dict.fromkeys(roots, 0)
         # the largest sum seen at one instant: what the machine must hold, unlike the sum of
         # each component's own peak
         self.peak_rss_total = 0
+        self.peak_pss_total = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="cost-meter", daemon=True)
 
@@ -90,14 +113,20 @@ class CostMeter:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval_s):
-            now = 0
-            for name, pids in self.roots.items():
-                rss = rss_bytes(pids)
-                now += rss
-                self.peak_rss[name] = max(self.peak_rss[name], rss)
-            if self.stack_pid is not None:  # every process `make up` started, itself included
-                now = rss_bytes([self.stack_pid])
-            self.peak_rss_total = max(self.peak_rss_total, now)
+            self.sample()
+
+    def sample(self) -> None:
+        """Take one sample of every component's memory now (the thread does this each interval)."""
+        rss_now = pss_now = 0
+        for name, pids in self.roots.items():
+            rss, pss = memory_bytes(pids)
+            rss_now, pss_now = rss_now + rss, pss_now + pss
+            self.peak_rss[name] = max(self.peak_rss[name], rss)
+            self.peak_pss[name] = max(self.peak_pss[name], pss)
+        if self.stack_pid is not None:  # every process `make up` started, itself included
+            rss_now, pss_now = memory_bytes([self.stack_pid])
+        self.peak_rss_total = max(self.peak_rss_total, rss_now)
+        self.peak_pss_total = max(self.peak_pss_total, pss_now)
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far per component, plus the gateway's own process and each function

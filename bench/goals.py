@@ -48,6 +48,13 @@ GOALS = [
     Goal("peak_rss_mb", "peak RSS of everything `make up` starts, MB", 450),
 ]
 FUNCTION_GOAL_MS = 2.0  # each function process, CPU ms per saga
+# Measured beside the goals, with no goal of their own: (key, label).
+FOOTPRINT = [
+    (
+        "peak_pss_mb",
+        "peak PSS of everything `make up` starts, MB (real footprint: shared pages counted once)",
+    ),
+]
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -61,10 +68,14 @@ def _quotient(a: Any, b: Any) -> float | None:
 
 
 def measures(
-    headline: Mapping[str, Any], cpu_s_per_saga: Mapping[str, float], peak_rss_bytes: int
+    headline: Mapping[str, Any],
+    cpu_s_per_saga: Mapping[str, float],
+    peak_rss_bytes: int,
+    peak_pss_bytes: int | None = None,
 ) -> dict[str, Any]:
     """The goals' measures from a run: total and per-component CPU per saga (functions are the
-    gateway's child processes other than the router), growth ratios, peak memory in MB."""
+    gateway's child processes other than the router), growth ratios, peak memory in MB (RSS,
+    the goal's measure, and PSS, which counts pages shared between processes once)."""
     total = sum(v for name, v in cpu_s_per_saga.items() if "/" not in name)
     parts = {
         name: _round(v * MS)
@@ -84,6 +95,7 @@ def measures(
             _quotient(headline.get("growth_p50_ms"), headline.get("p50_ms")), 3
         ),
         "peak_rss_mb": _round(peak_rss_bytes / MB, 1),
+        "peak_pss_mb": _round(peak_pss_bytes / MB, 1) if peak_pss_bytes else None,
     }
 
 
@@ -98,9 +110,10 @@ def _value(measured: Mapping[str, Any], key: str) -> float | None:
 
 def verdicts(measured: Mapping[str, Any]) -> list[tuple[str, str, float | None, bool | None]]:
     """(measure, goal, value, met) for every goal, one row per function process."""
-    rows = [
+    rows: list[tuple[str, str, float | None, bool | None]] = [
         (g.label, g.text, _value(measured, g.key), g.met(_value(measured, g.key))) for g in GOALS
     ]
+    rows += [(label, "no goal", _value(measured, key), None) for key, label in FOOTPRINT]
     for name, value in measured.get("cpu_ms", {}).items():
         if name.startswith("gateway/") and name != "gateway/router" and value:
             function = Goal(

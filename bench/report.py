@@ -89,19 +89,26 @@ def phase_table(phases: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return _table(header, rows)
 
 
-def cost_table(cpu: Mapping[str, float], peak_rss: Mapping[str, int]) -> list[str]:
-    """CPU ms per saga and peak resident memory per component."""
+def cost_table(
+    cpu: Mapping[str, float],
+    peak_rss: Mapping[str, int],
+    peak_pss: Mapping[str, int] | None = None,
+) -> list[str]:
+    """CPU ms per saga and peak resident memory per component; with `peak_pss`, a column of
+    peak PSS beside RSS (shared pages counted once: the real footprint)."""
     names = sorted(set(cpu) | set(peak_rss))
+    memory = [peak_rss] if peak_pss is None else [peak_rss, peak_pss]
     rows: list[list[object]] = [
-        [n, round(cpu.get(n, 0.0) * 1000, 2), round(peak_rss.get(n, 0) / MB, 1)]
+        [n, round(cpu.get(n, 0.0) * 1000, 2), *(round(m.get(n, 0) / MB, 1) for m in memory)]
         for n in names
         if "/" not in n  # gateway/<fn> rows are parts of the gateway's row
     ]
     parts = [n for n in names if "/" in n and cpu.get(n, 0.0) * 1000 >= 0.05]
-    rows += [[f"  {n}", round(cpu[n] * 1000, 2), ""] for n in parts]
+    rows += [[f"  {n}", round(cpu[n] * 1000, 2), *("" for _ in memory)] for n in parts]
     total = sum(v for n, v in cpu.items() if "/" not in n) * 1000
-    rows.append(["**total**", round(total, 2), round(sum(peak_rss.values()) / MB, 1)])
-    return _table(["component", "CPU ms per saga", "peak RSS MB"], rows)
+    rows.append(["**total**", round(total, 2), *(round(sum(m.values()) / MB, 1) for m in memory)])
+    header = ["component", "CPU ms per saga", "peak RSS MB", "peak PSS MB"][: 2 + len(memory)]
+    return _table(header, rows)
 
 
 def markdown(data: Mapping[str, Any], histogram_png: str | None) -> str:
@@ -152,7 +159,9 @@ def markdown(data: Mapping[str, Any], histogram_png: str | None) -> str:
         "",
         "## Cost per saga (throughput phase)",
         "",
-        *cost_table(data["phases"]["throughput"]["cpu_s_per_saga"], data["peak_rss"]),
+        *cost_table(
+            data["phases"]["throughput"]["cpu_s_per_saga"], data["peak_rss"], data.get("peak_pss")
+        ),
         "",
         "## Stream",
         "",
