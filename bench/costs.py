@@ -81,7 +81,8 @@ def function_processes(gateway_pid: int) -> dict[str, int]:
         return found
     for child in children:
         try:
-            cmd = child.cmdline()
+            # A forked worker's title is one string (`... gateway.runtime --name <fn> ...`).
+            cmd = " ".join(child.cmdline()).split()
         except psutil.Error:
             continue
         if "--name" in cmd and cmd.index("--name") + 1 < len(cmd):

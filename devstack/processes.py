@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 
 class StartError(RuntimeError):
@@ -25,15 +25,18 @@ _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
-def die_with_parent(death_signal: signal.Signals = signal.SIGTERM) -> Callable[[], None] | None:
+def die_with_parent(
+    death_signal: signal.Signals = signal.SIGTERM, parent: int | None = None
+) -> Callable[[], None] | None:
     """A `preexec_fn` that makes the child receive `death_signal` when its parent dies.
 
     Linux's parent-death signal: a SIGKILLed `make up` or gateway takes its children with it,
-    so no server is left holding a port or a data-directory lock. None elsewhere.
+    so no server is left holding a port or a data-directory lock. None elsewhere. The parent
+    is the caller (who is about to fork) unless `parent` names it (a process arming itself).
     """
     if _LIBC is None:
         return None
-    parent = os.getpid()
+    parent = os.getpid() if parent is None else parent
     prctl = _LIBC.prctl
 
     def set_death_signal() -> None:
@@ -91,8 +94,17 @@ def wait_for(
     raise StartError(f"timed out after {timeout_s:g}s waiting for {what}")
 
 
+class Stoppable(Protocol):
+    """What `stop_process` needs of a process: `subprocess.Popen`'s way to signal and wait."""
+
+    def poll(self) -> int | None: ...
+    def send_signal(self, sig: int) -> None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def kill(self) -> None: ...
+
+
 def stop_process(
-    process: subprocess.Popen[bytes],
+    process: Stoppable,
     stop_signal: signal.Signals = signal.SIGTERM,
     timeout_s: float = 10.0,
 ) -> None:

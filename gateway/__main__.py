@@ -15,7 +15,8 @@ from gateway.cron import CronRunner
 from gateway.guards import body_limit
 from gateway.server import create_server
 from gateway.stack import load_stack
-from gateway.workers import FunctionProcess, supervise, wait_until_healthy
+from gateway.workers import FunctionProcess, hold_local_secrets, supervise, wait_until_healthy
+from gateway.zygote import reserve_environment_room
 from ordersaga.adapters.secrets import require_secrets
 from ordersaga.adapters.settings import get_settings
 from ordersaga.logs import configure_logging
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> None:
     password = settings.gateway_password
 
     stack = load_stack(args.stack)
+    # Read above; from here on the secrets live in memory, not in the environment the zygote
+    # (and so every function worker forked from it) inherits. Each worker is given its own.
+    hold_local_secrets()
+    reserve_environment_room()
     processes = [FunctionProcess(stack, s) for s in stack.functions.values() if s.served_by_gateway]
     for proc in processes:
         proc.start()

@@ -11,7 +11,6 @@ import contextlib
 import itertools
 import logging
 import os
-import subprocess
 import sys
 import threading
 from collections import deque
@@ -24,9 +23,10 @@ from typing import IO
 
 import requests
 
-from devstack.processes import StartError, die_with_parent, free_port, stop_process, wait_for
+from devstack.processes import StartError, free_port, stop_process, wait_for
 from gateway.runtime import HEALTH_PATH
 from gateway.stack import FunctionSpec, Stack
+from gateway.zygote import ENV_ROOM_VARIABLE, ForkedWorker, WorkerArgs, start_worker
 
 log = logging.getLogger("gateway")
 
@@ -37,6 +37,11 @@ SCALE_MAX = "com.openfaas.scale.max"
 DEFAULT_SCALE_MAX = 20
 _LOG_LINES_KEPT = 5000
 _echo_lock = threading.Lock()
+
+
+LOCAL_SECRETS = ("gateway-password", "mongo-url", "notify-token", "redis-url", "saga-signing-key")
+# The secrets' values once `hold_local_secrets` took them out of the gateway's environment.
+_held_secrets: dict[str, str] = {}
 
 
 def secret_variable(secret: str) -> str:
@@ -51,9 +56,24 @@ def local_secrets(environ: dict[str, str] | None = None) -> list[str]:
     `REDIS_URL`, `SAGA_SIGNING_KEY`, `GATEWAY_PASSWORD`, `NOTIFY_TOKEN`); they play the part
     of OpenFaaS secrets, named as stack.yml names them.
     """
-    env = os.environ if environ is None else environ
-    known = {"mongo-url", "redis-url", "saga-signing-key", "gateway-password", "notify-token"}
-    return sorted(name for name in known if env.get(secret_variable(name)))
+    env = {**os.environ, **_held_secrets} if environ is None else environ
+    return sorted(name for name in LOCAL_SECRETS if env.get(secret_variable(name)))
+
+
+def hold_local_secrets() -> None:
+    """Take the local secrets out of this process' environment and keep them in memory.
+
+    What the gateway starts afterwards (the zygote its workers fork from) inherits no
+    secret; each worker is then given the secrets its function declares, and only those.
+    """
+    for name in LOCAL_SECRETS:
+        value = os.environ.pop(secret_variable(name), None)
+        if value is not None:
+            _held_secrets[secret_variable(name)] = value
+
+
+def _secret_value(variable: str) -> str | None:
+    return _held_secrets.get(variable) or os.environ.get(variable)
 
 
 @dataclass(frozen=True)
@@ -120,27 +140,16 @@ class Worker:
         self.log = log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: ForkedWorker | None = None
         self.ready = False
         self.in_flight = 0
 
     def start(self) -> None:
-        """Start the process; its output goes to the function's log and the gateway's stderr."""
-        cmd = [
-            sys.executable, "-m", "gateway.runtime",
-            "--name", self.name, "--handler", str(self.handler_dir), "--port", str(self.port),
-        ]  # fmt: skip
+        """Fork the process from the zygote; its output goes to the function's log and the
+        gateway's stderr."""
         self.ready = False
-        # A worker dies with the gateway, even a SIGKILLed one: no orphan keeps its port.
-        self.process = subprocess.Popen(
-            cmd,
-            env=self.env,
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent(),
-        )
-        assert self.process.stdout is not None
+        args = WorkerArgs(self.name, self.handler_dir, self.port, self.env, REPO_ROOT)
+        self.process = start_worker(args, self.instance)
         threading.Thread(
             target=self._pump, args=(self.process.stdout,), name=f"log-{self.instance}", daemon=True
         ).start()
@@ -211,14 +220,20 @@ class FunctionProcess:
     def environment(self) -> dict[str, str]:
         """The workers' environment: the gateway's, the function's, then its local secrets.
 
+        A worker gets the local secrets its function declares and no other (the gateway's
+        own variables go to every worker, its secrets do not).
+
         As on OpenFaaS, where a mounted secret wins over an environment variable, a secret
         the function declares keeps the gateway's value even if a deploy sends a default URL.
         """
-        env = {**os.environ, **self.spec.environment}
+        others = {secret_variable(name) for name in LOCAL_SECRETS} | {ENV_ROOM_VARIABLE}
+        env = {k: v for k, v in os.environ.items() if k not in others}
+        env.update(self.spec.environment)
         for secret in self.spec.secrets:
             variable = secret_variable(secret)
-            if os.environ.get(variable):
-                env[variable] = os.environ[variable]
+            value = _secret_value(variable)
+            if value:
+                env[variable] = value
         env["FUNCTION_NAME"] = self.name
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])

@@ -86,7 +86,7 @@ class Chaos:
                 gateway = psutil.Process(self.pid("gateway"))
                 found[:] = [
                     child
-                    for child in gateway.children()
+                    for child in gateway.children(recursive=True)
                     if f"--name {function} " in " ".join(child.cmdline()) + " "
                 ]
             except psutil.Error:

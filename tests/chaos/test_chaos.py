@@ -81,13 +81,13 @@ def test_a_killed_process_is_restarted_and_nothing_is_lost(chaos: Chaos, name: s
     with chaos.scenario(f"SIGKILL {name}", note) as run:
         run.midway()
         pid = chaos.pid(name)
-        workers = psutil.Process(pid).children() if name == "gateway" else []
+        workers = psutil.Process(pid).children(recursive=True) if name == "gateway" else []
         os.kill(pid, signal.SIGKILL)
         run.healed()
         chaos.stack.wait_restarted(name, restarts + 1)
         if workers:
             wait_for(lambda: not any(alive(w.pid) for w in workers), "old workers to die", 10)
-            new = psutil.Process(chaos.pid("gateway")).children()
+            new = psutil.Process(chaos.pid("gateway")).children(recursive=True)
             run.orphans = "" if len(new) == len(workers) else f"{len(new)} workers now"
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 import redis
@@ -109,14 +110,22 @@ class RunningGateway:
 
 
 def start_http_service(
-    module: str, args: list[str], env: dict[str, str], timeout_s: float = 90
+    module: str,
+    args: list[str],
+    env: dict[str, str],
+    timeout_s: float = 90,
+    output: IO[bytes] | None = None,
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """`python -m <module> --port <free> <args>` with `env`; its URL once `/healthz` answers."""
+    """`python -m <module> --port <free> <args>` with `env`; its URL once `/healthz` answers.
+
+    Its stdout and stderr go to `output` when given (the test's own otherwise)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", module, "--port", str(port), *args],
         env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
         cwd=REPO_ROOT,
+        stdout=output,
+        stderr=output,
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -130,9 +139,13 @@ def start_http_service(
     return url, proc
 
 
-def start_gateway(env: dict[str, str], extra_args: list[str] | None = None) -> RunningGateway:
+def start_gateway(
+    env: dict[str, str], extra_args: list[str] | None = None, output: IO[bytes] | None = None
+) -> RunningGateway:
     """Start the gateway on a free port with `env` and wait until it is healthy."""
-    url, proc = start_http_service("gateway", ["--no-cron", *(extra_args or [])], env)
+    url, proc = start_http_service(
+        "gateway", ["--no-cron", *(extra_args or [])], env, output=output
+    )
     return RunningGateway(url, env["GATEWAY_PASSWORD"], env, proc)
 
 

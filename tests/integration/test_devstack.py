@@ -119,16 +119,18 @@ def test_killed_children_come_back_on_their_ports_with_their_data(stack: UpStack
     assert order_id in {fields["order_id"] for _, fields in stream.xrange("orders.events")}
 
     gateway = psutil.Process(stack.pid("gateway"))
-    workers = gateway.children()
+    workers = gateway.children(recursive=True)  # its zygote and the workers forked from it
     assert workers
     gateway.kill()
     wait_for(lambda: not any(alive(w.pid) for w in workers), "the gateway's workers to die", 10)
     stack.wait_restarted("gateway", 1)
     wait_for(lambda: order_found(stack, order_id), "the order on the gateway's port", 60)
     runtimes = [
-        p for p in psutil.process_iter(["cmdline"]) if "gateway.runtime" in p.info["cmdline"]
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "gateway.runtime" in " ".join(p.info["cmdline"] or []).split()
     ]
-    ours = [p for p in runtimes if p.ppid() == stack.pid("gateway")]
+    ours = psutil.Process(stack.pid("gateway")).children(recursive=True)
     assert len(ours) == len(workers)
     assert not [p for p in runtimes if p.ppid() == 1], "orphaned function workers"
     assert stack.child("gateway")["restarts"] == 1

@@ -240,7 +240,9 @@ def test_a_function_process_that_dies_is_restarted(gateway: RunningGateway) -> N
     import psutil
 
     me = psutil.Process(gateway.process.pid)
-    menu_proc = next(c for c in me.children() if "menu" in c.cmdline())
+    menu_proc = next(
+        c for c in me.children(recursive=True) if "menu" in " ".join(c.cmdline()).split()
+    )
     menu_proc.kill()
     menu_proc.wait(10)
 

@@ -34,8 +34,10 @@ def status(gw: RunningGateway, name: str) -> dict[str, Any]:
 
 
 def workers(gw: RunningGateway, name: str) -> list[psutil.Process]:
-    children = psutil.Process(gw.process.pid).children()
-    return [c for c in children if "gateway.runtime" in c.cmdline() and name in c.cmdline()]
+    # Forked from the gateway's zygote, each worker is titled `... gateway.runtime --name <fn>`.
+    children = psutil.Process(gw.process.pid).children(recursive=True)
+    titles = {c: " ".join(c.cmdline()).split() for c in children}
+    return [c for c, words in titles.items() if "gateway.runtime" in words and name in words]
 
 
 def test_functions_answer_in_the_openfaas_fn_namespace_and_no_other(
