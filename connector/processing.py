@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -209,9 +210,15 @@ class EntryProcessor:
         return True
 
     def _attempt(self, delivery: Delivery, event: SagaEvent, function: str, body: bytes) -> Outcome:
-        """One delivery attempt, a span of the saga's trace (its log lines carry the trace)."""
-        kind = tracing.SpanKind.CLIENT
-        with tracing.span(f"invoke {function}", event.traceparent, event.order_id, kind):
+        """One delivery attempt in the saga's trace (its log lines carry the trace): a span of
+        its own when spans are exported, else the event's trace carried on as it is."""
+        scope: AbstractContextManager[object]
+        if tracing.exporting():
+            kind = tracing.SpanKind.CLIENT
+            scope = tracing.span(f"invoke {function}", event.traceparent, event.order_id, kind)
+        else:
+            scope = tracing.carried(event.traceparent, event.order_id)
+        with scope:
             return self._call_until_answered(delivery, event, function, body)
 
     def _call_until_answered(

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
@@ -26,7 +26,15 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from ordersaga.adapters.settings import get_settings
 
-__all__ = ["SpanKind", "configure_tracing", "current_traceparent", "log_fields", "span"]
+__all__ = [
+    "SpanKind",
+    "carried",
+    "configure_tracing",
+    "current_traceparent",
+    "exporting",
+    "log_fields",
+    "span",
+]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -38,6 +46,12 @@ class _Headers(Protocol):
 _order_id: ContextVar[str] = ContextVar("order_id", default="")
 
 
+class _Export:
+    """Whether this process sends its spans anywhere (set by `configure_tracing`)."""
+
+    on = False
+
+
 def configure_tracing(service: str) -> None:
     """Give this process a tracer provider; export spans if OTEL_EXPORTER_OTLP_ENDPOINT is set."""
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
@@ -47,7 +61,13 @@ def configure_tracing(service: str) -> None:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        _Export.on = True
     trace.set_tracer_provider(provider)
+
+
+def exporting() -> bool:
+    """Whether spans leave this process (an OTLP endpoint was set when tracing was configured)."""
+    return _Export.on
 
 
 @contextmanager
@@ -67,6 +87,26 @@ def span(
         with tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attributes):
             yield current_traceparent()
     finally:
+        _order_id.reset(token)
+
+
+@contextmanager
+def carried(traceparent: str | None, order_id: str = "") -> Iterator[None]:
+    """Run the block in the caller's trace without a span of its own: `inject` hands on
+    `traceparent` as it is, and log lines carry its trace id and `order_id`.
+
+    For hot paths whose own span would only be thrown away (see `exporting`): an SDK span costs
+    tens of microseconds to make (ids, sampler, attributes) and shows nowhere.
+    """
+    token = _order_id.set(order_id or _order_id.get())
+    attached = (
+        context.attach(_PROPAGATOR.extract({"traceparent": traceparent})) if traceparent else None
+    )
+    try:
+        yield
+    finally:
+        if attached is not None:
+            context.detach(attached)
         _order_id.reset(token)
 
 

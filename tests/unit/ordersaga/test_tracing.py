@@ -36,6 +36,15 @@ def test_a_span_continues_the_callers_trace_and_hands_on_its_own() -> None:
     assert tracing.log_fields() == {}
 
 
+def test_a_carried_trace_goes_on_without_a_span_of_its_own() -> None:
+    headers: dict[str, str] = {}
+    with tracing.carried(CALLER, "order-2"):
+        tracing.inject(headers)
+        assert tracing.log_fields() == {"trace_id": CALLER_TRACE, "order_id": "order-2"}
+    assert headers["traceparent"] == CALLER
+    assert tracing.log_fields() == {}
+
+
 def test_without_a_caller_a_new_trace_starts() -> None:
     with tracing.span("place-order") as own:
         assert len(tracing.trace_id(own)) == 32
