@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -86,10 +87,16 @@ def _timestamp(fields: dict[str, str]) -> float | None:
         return None
 
 
+@lru_cache(maxsize=1024)
+def _child(metric: Any, *labels: str) -> Any:
+    """The child of a labelled metric, looked up once: `labels()` validates and locks each time."""
+    return metric.labels(*labels)
+
+
 def read(fields: dict[str, str]) -> None:
     """Count an entry read; note an order's placement, observe its saga's latency."""
     event_type = fields.get("type", "")
-    READ.labels(event_type).inc()
+    _child(READ, event_type).inc()
     order_id = fields.get("order_id", "")
     if event_type == "order.placed" and order_id:
         at = _timestamp(fields)
@@ -105,7 +112,7 @@ def read(fields: dict[str, str]) -> None:
                 _placed.pop(order_id, None)
         at = _timestamp(fields)
         if placed is not None and at is not None:
-            SAGA_SECONDS.labels(_STAGES[event_type]).observe(max(at - placed, 0.0))
+            _child(SAGA_SECONDS, _STAGES[event_type]).observe(max(at - placed, 0.0))
     elif event_type == "order.cancelled":
         with _placed_lock:
             _placed.pop(order_id, None)
@@ -114,30 +121,30 @@ def read(fields: dict[str, str]) -> None:
         except (ValueError, AttributeError):
             reason = ""
         cause = reason.split(":", 1)[0].strip()[:_REASON_CHARS]
-        CANCELLATIONS.labels(cause or "unknown").inc()
+        _child(CANCELLATIONS, cause or "unknown").inc()
 
 
 def invoked(event_type: str, function: str, ok: bool, reached: bool, seconds: float) -> None:
     """Count one call and its duration."""
     result = "ok" if ok else ("failed" if reached else "unreachable")
-    INVOKED.labels(event_type, function, result).inc()
+    _child(INVOKED, event_type, function, result).inc()
     if reached:
-        INVOCATION_SECONDS.labels(function).observe(seconds)
+        _child(INVOCATION_SECONDS, function).observe(seconds)
 
 
 def retried(event_type: str, function: str) -> None:
     """Count a delivery repeated after a failure."""
-    RETRIED.labels(event_type, function).inc()
+    _child(RETRIED, event_type, function).inc()
 
 
 def acknowledged(event_type: str) -> None:
     """Count an entry settled."""
-    ACKNOWLEDGED.labels(event_type).inc()
+    _child(ACKNOWLEDGED, event_type).inc()
 
 
 def dead_lettered(event_type: str, function: str) -> None:
     """Count an entry dead-lettered."""
-    DEAD_LETTERED.labels(event_type, function or "none").inc()
+    _child(DEAD_LETTERED, event_type, function or "none").inc()
 
 
 class _Turn:
