@@ -167,6 +167,8 @@ class Connector:
             metrics.loop_turned()
             for delivery in deliveries:
                 metrics.read(delivery.fields)
+            # Entries nobody subscribes to are settled here, not handed to a worker.
+            for delivery in self.processor.acknowledge_unrouted(deliveries):
                 self.lanes.submit(delivery)
 
     def _maintain(self) -> None:

@@ -224,6 +224,10 @@ class Ledger:
             pipe.delete(self._state_key(entry_id))
             pipe.execute()
 
+    def ack_new(self, entry_ids: Sequence[str]) -> None:
+        """Acknowledge first deliveries that need nothing done: one XACK (no state to drop)."""
+        self.client.xack(self.stream, self.group, *entry_ids)
+
     def dead_letter(self, letter: DeadLetter) -> str:
         """Copy a letter (already kept in MongoDB) to the dead-letter stream and XACK its entry.
 

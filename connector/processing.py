@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import redis
 from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
 
 from connector import metrics
@@ -135,6 +136,34 @@ class EntryProcessor:
         self.stopping = stopping
         self.letters = letters
 
+    def acknowledge_unrouted(self, deliveries: list[Delivery]) -> list[Delivery]:
+        """Acknowledge, in one round trip, the new entries no function subscribes to; return
+        the others, which need processing.
+
+        Only first deliveries: nothing can have been recorded for them yet, so the XACK is all
+        there is to do (a redelivered one goes the whole way, which also drops its state).
+        If Redis fails, nothing is acknowledged here and every entry is returned.
+        """
+        unrouted = [
+            delivery
+            for delivery in deliveries
+            if delivery.deliveries == 1
+            and delivery.fields.get("type")
+            and not self.router.subscribers(delivery.fields["type"])
+        ]
+        if not unrouted:
+            return deliveries
+        try:
+            self.ledger.ack_new([delivery.entry_id for delivery in unrouted])
+        except redis.RedisError as exc:
+            log.warning("acknowledging failed; processing instead", extra={"error": str(exc)})
+            return deliveries
+        for delivery in unrouted:
+            metrics.acknowledged(delivery.fields["type"])
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("no subscriber; acknowledged", extra=_context(delivery))
+        return [delivery for delivery in deliveries if delivery not in unrouted]
+
     def __call__(self, delivery: Delivery) -> None:
         """Process one held entry; returns with it settled, dead-lettered, or left pending."""
         if self.stopping.is_set():
@@ -148,7 +177,8 @@ class EntryProcessor:
         if not functions:
             self.ledger.ack(delivery.entry_id)
             metrics.acknowledged(delivery.fields["type"])
-            log.debug("no subscriber; acknowledged", extra=_context(delivery))
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("no subscriber; acknowledged", extra=_context(delivery))
             return
         try:
             event = SagaEvent.from_fields(delivery.fields)

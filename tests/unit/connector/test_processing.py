@@ -81,6 +81,41 @@ def test_entry_of_an_unknown_type_nobody_subscribes_to_is_acknowledged(
     assert r.xlen(DEAD) == 0
 
 
+def test_new_entries_nobody_subscribes_to_are_acknowledged_as_they_are_read(
+    r: fakeredis.FakeRedis, ledger: Ledger
+) -> None:
+    append(r, placed("o1"))
+    r.xadd(STREAM, {"id": "x1", "type": "kitchen.cleaned", "order_id": "o1"})
+    r.xadd(STREAM, {"id": "x2", "type": "delivery.dispatched", "order_id": "o2"})
+    functions = ScriptedFunctions(default=succeed_with())
+    read = ledger.read_new(10, 0)
+
+    left = processor(ledger, RESERVE, functions).acknowledge_unrouted(read)
+
+    assert [delivery.fields["type"] for delivery in left] == ["order.placed"]
+    assert pending_ids(r) == [read[0].entry_id]
+    assert functions.calls == []
+
+
+def test_unrouted_entries_go_the_whole_way_when_redelivered_or_when_redis_fails(
+    r: fakeredis.FakeRedis, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r.xadd(STREAM, {"id": "x1", "type": "kitchen.cleaned", "order_id": "o1"})
+    r.xadd(STREAM, {"id": "x2", "type": "kitchen.cleaned", "order_id": "o2"})
+    first, second = ledger.read_new(10, 0)
+    second.deliveries = 2  # reclaimed: its state must be dropped with the XACK
+    process = processor(ledger, RESERVE, ScriptedFunctions())
+
+    assert process.acknowledge_unrouted([second]) == [second]
+
+    def down(entry_ids: list[str]) -> None:
+        raise redis.ConnectionError("Redis is down")
+
+    monkeypatch.setattr(ledger, "ack_new", down)
+    assert process.acknowledge_unrouted([first, second]) == [first, second]
+    assert len(pending_ids(r)) == 2
+
+
 def test_every_subscribed_function_gets_the_event(r: fakeredis.FakeRedis, ledger: Ledger) -> None:
     append(r, placed("o1"))
     functions = ScriptedFunctions(
