@@ -34,6 +34,8 @@ from typing import IO
 
 from setproctitle import setproctitle
 
+from devstack.processes import die_with_parent
+
 # The zygote is started with this much room in its environment, so that each worker can
 # write its own environment over the zygote's where the kernel shows it (/proc/PID/environ,
 # read by ps, psutil and operators), as a separately started process would show it.
@@ -156,13 +158,17 @@ def needs_own_interpreter(env: dict[str, str]) -> bool:
 
 def serve(args: WorkerArgs, output: Connection) -> None:
     """In the forked worker: become the function's own process, then run its runtime."""
-    from gateway import preload
-
-    if preload.die_with_zygote is not None:
-        preload.die_with_zygote()
+    preload = sys.modules.get("gateway.preload")
+    # Armed against the zygote's pid as the zygote knew it: if it died before this line, the
+    # worker leaves at once instead of living on as an orphan.
+    arm = preload.die_with_zygote if preload else die_with_parent(parent=os.getppid())
+    if arm is not None:
+        arm()
     for fd in (1, 2):
         os.dup2(output.fileno(), fd)
     output.close()
+    if preload is None:
+        print(f"{args.name}: the zygote could not preload (gateway.preload)", file=sys.stderr)
     os.chdir(args.cwd)
     command = [sys.executable, "-m", "gateway.runtime", *args.argv]
     if needs_own_interpreter(args.env):
