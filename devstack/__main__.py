@@ -29,7 +29,7 @@ from devstack.processes import (
 )
 from devstack.secrets import load_secrets, printable_url, private_data_dir
 from devstack.supervisor import Child, Supervisor
-from ordersaga.adapters.settings import Settings
+from ordersaga.adapters.ports import DEFAULT_PORTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,7 +77,7 @@ def _port(env_name: str, default: int | None = None) -> int:
     """The port `env_name` asks for (else `default`, else the settings' default for it), or a
     free one when that is taken."""
     if default is None:
-        default = int(Settings.model_fields[env_name.lower()].default)
+        default = DEFAULT_PORTS[env_name]
     wanted = int(os.getenv(env_name, str(default)))
     if port_open(wanted):
         other = free_port()

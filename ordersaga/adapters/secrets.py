@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ordersaga.adapters.settings import Settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only named: a process checking a secret need not load pydantic
+    from ordersaga.adapters.settings import Settings
 
 # Values that were ever published (the old built-in signing key, examples in docs and tests'
 # look-alikes): anyone can read them, so a process holding one is as open as one holding none.

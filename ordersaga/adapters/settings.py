@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ordersaga.adapters import ports
+
 OPENFAAS_SECRETS = Path("/var/openfaas/secrets")
 
 
@@ -37,14 +39,14 @@ class Settings(BaseSettings):
     # Where each server listens (`python -m gateway`, `notify`, `webui`) and where the others
     # reach it; a URL left empty is loopback on that port.
     gateway_host: str = "127.0.0.1"
-    gateway_port: int = Field(default=8080, ge=1, le=65535)
+    gateway_port: int = Field(default=ports.GATEWAY_PORT, ge=1, le=65535)
     gateway_url: str = ""
     # The gateway runs stack.yml's schedules itself unless GATEWAY_CRON=off (an external
     # cron-connector runs them then).
     gateway_cron: bool = True
     # The long-lived WebSocket/SSE service; the web UI server proxies `/ws/*` and `/sse/*` to it.
     notify_host: str = "127.0.0.1"
-    notify_port: int = Field(default=8081, ge=1, le=65535)
+    notify_port: int = Field(default=ports.NOTIFY_PORT, ge=1, le=65535)
     notify_url: str = ""
     # The web UI server: the built frontend it serves (empty: the repo's frontend/dist), and
     # where operators find Prometheus (the operations view links to it; empty: no link).
@@ -145,7 +147,7 @@ class Settings(BaseSettings):
     # Where browsers load the web UI (scheme://host[:port]); notify allows this Origin by
     # default. Empty: http://127.0.0.1 and http://localhost on FRONTEND_PORT.
     ui_origin: str = ""
-    frontend_port: int = Field(default=3000, ge=1, le=65535)
+    frontend_port: int = Field(default=ports.FRONTEND_PORT, ge=1, le=65535)
     # The web UI's operator sign-in: how long a session lasts, and how many failed sign-ins
     # one client may make (a `limits` rate such as "5/minute") before it gets 429s.
     ui_session_ttl_s: float = Field(default=8 * 3600.0, gt=0)

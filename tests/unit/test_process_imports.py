@@ -23,6 +23,7 @@ def loaded(module: str, library: str) -> bool:
     [
         ("gateway.__main__", "pymongo"),  # it routes calls; the functions talk to MongoDB
         ("devstack.__main__", "requests"),  # one health check, done with the standard library
+        ("devstack.__main__", "pydantic"),  # it needs three default ports, not the settings
     ],
 )
 def test_a_process_does_not_load_a_client_it_never_uses(module: str, library: str) -> None:
