@@ -5,10 +5,11 @@ forkserver imports them once (gateway.preload) and forks a worker per function r
 the library pages are shared copy-on-write. What stays per worker is what isolation needs:
 
 - its own process (a crash or a SIGKILL takes only that replica; the gateway restarts it),
-- its own environment, set right after the fork from `FunctionProcess.environment()`; the
-  zygote itself is started from the gateway's environment, which holds no secret
-  (`hold_local_secrets`), so no worker can find another function's secret even in
-  /proc/self/environ,
+- its own environment, set right after the fork from `FunctionProcess.environment()` and
+  written where /proc/PID/environ shows it; the zygote itself is started from the gateway's
+  environment, which holds no secret (`hold_local_secrets`), so no worker can find another
+  function's secret even in the memory it shares with the zygote; a function whose
+  environment sets Python itself otherwise (PYTHONHOME, ...) gets a fresh interpreter,
 - its own output pipe, read by the gateway into the function's log.
 
 The chain gateway → zygote → worker dies together: the zygote has the gateway's
