@@ -32,7 +32,13 @@ def lines_data(order: Order) -> dict[str, list[dict[str, object]]]:
 
 
 def reserve_lines(stock: StockRepository, order_id: str, lines: list[StockLine]) -> Shortage | None:
-    """Hold every line or none: on the first shortage, give back what was taken and return it."""
+    """Hold every line or none: on the first shortage, give back what was taken and return it.
+
+    All lines are tried in one round trip first; only when one of them was not taken now
+    (short, or held by an earlier delivery) are they gone through one by one, in sku order.
+    """
+    if stock.hold_all(order_id, lines):
+        return None
     taken: list[StockLine] = []
     for line in sorted(lines, key=lambda line: line.sku):
         shortage = stock.hold(line.sku, order_id, line.quantity)
@@ -45,7 +51,7 @@ def reserve_lines(stock: StockRepository, order_id: str, lines: list[StockLine])
 
 def release_lines(stock: StockRepository, order_id: str, lines: Iterable[StockLine]) -> int:
     """Give back the order's holds of these lines; how many were still held."""
-    return sum(stock.release(line.sku, order_id, line.quantity) for line in lines)
+    return stock.release(order_id, lines)
 
 
 def release_order(order: Order, stores: Stores) -> None:
@@ -55,8 +61,7 @@ def release_order(order: Order, stores: Stores) -> None:
 
 def deliver_stock(order: Order, stock: StockRepository) -> None:
     """Move what a delivered order holds from reserved to delivered (once per sku)."""
-    for line in stock_lines(order):
-        stock.deliver(line.sku, order.order_id, line.quantity)
+    stock.deliver(order.order_id, stock_lines(order))
 
 
 def reserve(placed: SagaEvent, order: Order, stores: Stores) -> Decision:

@@ -18,6 +18,18 @@ from ordersaga.adapters import settings as settings_module
 from ordersaga.adapters.mongo import MenuRepository
 from ordersaga.demo_data import demo_menu
 
+_mongomock_add_update = mongomock.collection.BulkOperationBuilder.add_update
+
+
+def _add_update(self: Any, *args: Any, sort: Any = None, **kwargs: Any) -> Any:
+    # pymongo 4.11+ passes an update's `sort` to the bulk builder, which mongomock (4.3, the
+    # newest) does not take; our bulk updates never sort, so it is dropped when it is None.
+    assert sort is None, "mongomock cannot sort a bulk update"
+    return _mongomock_add_update(self, *args, **kwargs)
+
+
+mongomock.collection.BulkOperationBuilder.add_update = _add_update
+
 # Nothing has a built-in secret: unit tests bring their own (never a published sample value).
 TEST_SECRETS = {
     "SAGA_SIGNING_KEY": "unit-signing-key",

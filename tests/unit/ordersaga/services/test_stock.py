@@ -9,6 +9,7 @@ import pytest
 from ordersaga.domain.errors import NotFound, ValidationFailed
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import OrderStatus, utcnow
+from ordersaga.domain.stock import StockLine
 from ordersaga.services.reconcile import time_out_sagas
 from tests.unit.ordersaga.services.conftest import STOCK, World
 
@@ -221,8 +222,10 @@ def test_stock_is_conserved_through_a_mix_of_sagas(world: World) -> None:
     reserved = [run(world, world.place(BWL_RAMN=n, DRK_LEMN=1))[0] for n in (1, 2, 3)]
     run(world, world.place(BWL_RAMN=9))  # rejected
     run(world, reserved[0].follow_up(EventType.DELIVERY_FAILED, {"reason": "flat tyre"}))
-    world.stock.deliver("BWL-RAMN", reserved[1].order_id, 2)
-    world.stock.deliver("DRK-LEMN", reserved[1].order_id, 1)
+    world.stock.deliver(
+        reserved[1].order_id,
+        [StockLine(sku="BWL-RAMN", quantity=2), StockLine(sku="DRK-LEMN", quantity=1)],
+    )
 
     for sku in STOCK:
         assert world.level(sku).conserved, sku
