@@ -201,7 +201,6 @@ class OrderRepository:
         answers: Sequence[SagaEvent],
         *,
         status: OrderStatus | None = None,
-        at: datetime | None = None,
         reason: str | None = None,
         fields: Document | None = None,
         guard: Document | None = None,
@@ -210,9 +209,10 @@ class OrderRepository:
 
         The write is guarded: it happens once per cause (`answered.<cause_id>` absent), and when
         the step moves the order to `status`, only from a status the state machine allows it
-        from (`sources_of`), plus `guard`. With a status it also sets `updated_at` (`at`, which
-        may be back-dated), `cancel_reason`, and appends the history entry of the answer that
-        announces the status; a final status sets `final_at`, the time of this write, which
+        from (`sources_of`), plus `guard`. With a status it also sets `updated_at`, `cancel_reason`,
+        and appends the history entry of the answer that announces the status, at that answer's
+        time (so the timeline and a re-announced event agree; the simulation back-dates its
+        events); a final status sets `final_at`, the time of this write, which
         `OrderCounts` counts by. False when the order is elsewhere: a repeat, or a lost race.
         """
         answered = f"answered.{cause_id}"
@@ -220,8 +220,8 @@ class OrderRepository:
         query: Document = {"_id": order_id, answered: {"$exists": False}}
         update: Document = {"$set": changes}
         if status is not None:
-            now = at or utcnow()
             announcer = next(event for event in answers if status_after(event) is status)
+            now = announcer.at
             entry: Document = {"status": status.value, "at": now, "event_id": announcer.id}
             changes.update(status=status.value, updated_at=now)
             if status.is_final:

@@ -12,7 +12,7 @@ import hashlib
 import logging
 
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.domain.models import Delivery, Order, OrderStatus, utcnow
+from ordersaga.domain.models import Delivery, Order, OrderStatus
 from ordersaga.services.steps import (
     NOTHING,
     Decision,
@@ -74,14 +74,12 @@ def dispatch_paid(paid: SagaEvent, stores: Stores) -> Decision:
     if delivery_fails(paid.order_id, stores.settings.delivery_failure_rate):
         return Decision((paid.follow_up(EventType.DELIVERY_FAILED, {"reason": FAILURE_REASON}),))
     courier, eta = assign_courier(paid.order_id)
-    now = utcnow()
-    data = {"courier": courier, "eta_minutes": eta}
-    delivery = Delivery(courier=courier, eta_minutes=eta, dispatched_at=now)
+    dispatched = paid.follow_up(
+        EventType.DELIVERY_DISPATCHED, {"courier": courier, "eta_minutes": eta}
+    )
+    delivery = Delivery(courier=courier, eta_minutes=eta, dispatched_at=dispatched.at)
     return Decision(
-        (paid.follow_up(EventType.DELIVERY_DISPATCHED, data),),
-        status=OrderStatus.DISPATCHED,
-        at=now,
-        fields={"delivery": delivery.model_dump()},
+        (dispatched,), status=OrderStatus.DISPATCHED, fields={"delivery": delivery.model_dump()}
     )
 
 

@@ -99,7 +99,7 @@ def _progress_order(
         if target is OrderStatus.DELIVERED:
             # reserve-stock hears it and counts the order's stock as delivered.
             step.append(caused_by(progressed.id, EventType.ORDER_COMPLETED, order.order_id, at=due))
-        if not orders.record(order.order_id, cause_id, step, status=target, at=due):
+        if not orders.record(order.order_id, cause_id, step, status=target):
             break  # a concurrent run took this step (and announces it), or the saga ended
         events.extend(step)
         status, cause_id, since = target, progressed.id, due

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ordersaga.adapters.mongo import OrderRepository
@@ -58,7 +57,6 @@ class Decision:
     answers: tuple[SagaEvent, ...] = ()
     status: OrderStatus | None = None
     reason: str | None = None
-    at: datetime | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     guard: dict[str, Any] = field(default_factory=dict)
 
@@ -155,7 +153,6 @@ def _record(
         event.id,
         decision.answers,
         status=decision.status,
-        at=decision.at,
         reason=decision.reason,
         fields=decision.fields,
         guard={**decision.guard, **(guard or {})},
