@@ -48,12 +48,17 @@ def test_which_answers_count_as_reaching_the_function(
     assert parse_answer(status, body, 1.0).reached is reached
 
 
-def test_a_refused_connection_is_a_call_the_function_never_got() -> None:
-    client = FunctionClient("http://127.0.0.1:9", "key", timeout_s=1)  # discard port: refused
+def invoke_once(url: str, timeout_s: float) -> Outcome:
+    """One call of reserve-stock at `url` through a client of its own."""
+    client = FunctionClient(url, "key", timeout_s=timeout_s)
     try:
-        outcome = client.invoke("reserve-stock", b"{}")
+        return client.invoke("reserve-stock", b"{}")
     finally:
         client.close()
+
+
+def test_a_refused_connection_is_a_call_the_function_never_got() -> None:
+    outcome = invoke_once("http://127.0.0.1:9", timeout_s=1)  # the discard port: refused
 
     assert not outcome.ok
     assert not outcome.reached
@@ -85,11 +90,7 @@ def silent_server() -> Iterator[tuple[str, threading.Event]]:
 
 def test_a_read_timeout_counts_as_a_delivery(silent_server: tuple[str, threading.Event]) -> None:
     url, _hang_up = silent_server
-    client = FunctionClient(url, "key", timeout_s=1)
-    try:
-        outcome = client.invoke("reserve-stock", b"{}")
-    finally:
-        client.close()
+    outcome = invoke_once(url, timeout_s=1)
 
     assert outcome.reached
     assert outcome.reason == "timed out after 1s"
@@ -100,11 +101,7 @@ def test_a_connection_closed_before_any_answer_is_a_call_the_function_never_got(
 ) -> None:
     url, hang_up = silent_server
     hang_up.set()  # the server reads the request and closes the connection
-    client = FunctionClient(url, "key", timeout_s=5)
-    try:
-        outcome = client.invoke("reserve-stock", b"{}")
-    finally:
-        client.close()
+    outcome = invoke_once(url, timeout_s=5)
 
     assert not outcome.ok
     assert not outcome.reached
