@@ -120,13 +120,17 @@ def place_order(
     """Store a PENDING order and announce it; a repeated request returns the first order.
 
     A repeated idempotency key with a different request is refused (IdempotencyKeyReused).
+    A first request is not looked up: the insert finds a repeat (the key's unique index), and
+    a repeat that the menu would refuse now (sold out since) is looked up before the refusal.
     """
     fingerprint = request.fingerprint()
-    if idempotency_key is not None:
-        existing = orders.find_by_idempotency_key(idempotency_key)
-        if existing is not None:
-            return Placement(_same_request(existing, fingerprint), created=False)
-    lines = _price_lines(request, menu.get_many(line.sku for line in request.items))
+    try:
+        lines = _price_lines(request, menu.get_many(line.sku for line in request.items))
+    except ApiError:
+        existing = orders.find_by_idempotency_key(idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return Placement(_same_request(existing, fingerprint), created=False)
     now = utcnow()
     event_id = uuid.uuid4().hex
     order = Order(

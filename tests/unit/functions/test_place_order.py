@@ -236,6 +236,27 @@ def test_too_many_lines_are_refused() -> None:
 
 
 @pytest.mark.usefixtures("fakes")
+def test_a_repeat_gets_the_first_order_even_once_an_item_sold_out() -> None:
+    _, first = call(post_json(GOOD, {"Idempotency-Key": "checkout-1"}))
+    get_database().menu.update_one({"_id": "DRK-LEMN"}, {"$set": {"available": 0}})
+
+    status, again = call(post_json(GOOD, {"Idempotency-Key": "checkout-1"}))
+
+    assert (status, again["order_id"]) == (200, first["order_id"])
+
+
+@pytest.mark.usefixtures("fakes")
+def test_a_reused_key_is_refused_as_such_even_for_a_request_the_menu_refuses() -> None:
+    call(post_json(GOOD, {"Idempotency-Key": "checkout-1"}))
+
+    status, body = call(
+        post_json(with_("items.0.sku", "NOT-ONMENU"), {"Idempotency-Key": "checkout-1"})
+    )
+
+    assert (status, body["error"]) == (422, "idempotency_key_reused")
+
+
+@pytest.mark.usefixtures("fakes")
 def test_sold_out_item_is_a_409_naming_the_line() -> None:
     get_database().menu.update_one({"_id": "DRK-LEMN"}, {"$set": {"available": 0}})
     status, body = call(post_json(GOOD))

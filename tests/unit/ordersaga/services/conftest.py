@@ -8,7 +8,7 @@ import fakeredis
 import mongomock
 import pytest
 
-from ordersaga.adapters.mongo import MenuRepository, OrderRepository
+from ordersaga.adapters.mongo import MenuRepository, OrderRepository, ensure_indexes
 from ordersaga.adapters.redis_stream import EventStream
 from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stock import StockRepository
@@ -91,6 +91,7 @@ class World:
 def world() -> World:
     """A fresh world with the small menu of `STOCK`."""
     db = mongomock.MongoClient(tz_aware=True).orders
+    ensure_indexes(db)  # as every store is set up: the unique idempotency key, among others
     menu = MenuRepository(db)
     menu.seed(
         MenuItem(sku=sku, name=sku.title(), price_cents=1000, available=units, initial=units)
