@@ -8,6 +8,7 @@ The runtime itself lives in `ordersaga.entrypoints.runtime`, shared with the fun
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
 
 from waitress import serve
@@ -43,10 +44,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--fd", type=int, help="serve on this already bound socket (the gateway's; --port is its)"
+    )
     args = parser.parse_args(argv)
     configure_logging(f"function:{args.name}")
     app = create_app(args.handler.resolve())
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident=args.name)
+    if args.fd is not None:
+        listener = socket.socket(fileno=args.fd)
+        serve(app, sockets=[listener], threads=args.threads, ident=args.name)
+    else:
+        serve(app, host=args.host, port=args.port, threads=args.threads, ident=args.name)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import logging
 import os
+import socket
 import sys
 import threading
 from collections import deque
@@ -23,7 +24,7 @@ from typing import IO
 
 import requests
 
-from devstack.processes import StartError, free_port, stop_process, wait_for
+from devstack.processes import StartError, stop_process, wait_for
 from gateway.runtime import HEALTH_PATH
 from gateway.stack import FunctionSpec, Stack
 from gateway.zygote import ENV_ROOM_VARIABLE, ForkedWorker, WorkerArgs, start_worker
@@ -138,7 +139,11 @@ class Worker:
         self.handler_dir = handler_dir
         self.env = env
         self.log = log
-        self.port = free_port()
+        # The gateway binds the worker's port and keeps it for the worker's life, handing the
+        # socket to each process it starts: no other program can take the port between a
+        # pick and a bind, and calls made while a restarted process starts wait in its backlog.
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.port = int(self.listener.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: ForkedWorker | None = None
         self.ready = False
@@ -148,7 +153,7 @@ class Worker:
         """Fork the process from the zygote; its output goes to the function's log and the
         gateway's stderr."""
         self.ready = False
-        args = WorkerArgs(self.name, self.handler_dir, self.port, self.env, REPO_ROOT)
+        args = WorkerArgs(self.name, self.handler_dir, self.listener, self.env, REPO_ROOT)
         self.process = start_worker(args, self.instance)
         threading.Thread(
             target=self._pump, args=(self.process.stdout,), name=f"log-{self.instance}", daemon=True
@@ -180,6 +185,7 @@ class Worker:
             wait_for(lambda: not self.in_flight, "the calls in flight", drain_s)
         if self.process:
             stop_process(self.process)
+        self.listener.close()  # the worker is retired: its port goes back
 
 
 class FunctionProcess:

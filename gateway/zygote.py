@@ -25,6 +25,7 @@ import io
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -68,18 +69,20 @@ def handler_imports(functions_dir: Path = FUNCTIONS_DIR) -> list[str]:
 
 @dataclass(frozen=True)
 class WorkerArgs:
-    """What one worker runs: `gateway.runtime` for a function, on a port, in an environment."""
+    """What one worker runs: `gateway.runtime` for a function, serving on the listening socket
+    the gateway bound for it (handed over with the fork), in an environment."""
 
     name: str
     handler_dir: Path
-    port: int
+    listener: socket.socket
     env: dict[str, str]
     cwd: Path
 
     @property
     def argv(self) -> list[str]:
-        """The runtime's arguments, and the worker's process title after the `-m`."""
-        return ["--name", self.name, "--handler", str(self.handler_dir), "--port", str(self.port)]
+        """The worker's process title after the `-m` (the runtime's arguments but `--fd`)."""
+        port = str(self.listener.getsockname()[1])
+        return ["--name", self.name, "--handler", str(self.handler_dir), "--port", port]
 
 
 class ForkedWorker:
@@ -172,10 +175,12 @@ def serve(args: WorkerArgs, output: Connection) -> None:
         print(f"{args.name}: the zygote could not preload (gateway.preload)", file=sys.stderr)
     os.chdir(args.cwd)
     command = [sys.executable, "-m", "gateway.runtime", *args.argv]
+    serving = ["--fd", str(args.listener.fileno())]
     if needs_own_interpreter(args.env):
         # What the function's environment asks of Python only a fresh interpreter honours
         # (and a broken setting fails the start, as it would on a provider).
-        os.execve(sys.executable, command, args.env)  # noqa: S606 (no shell: the same argv)
+        os.set_inheritable(args.listener.fileno(), True)
+        os.execve(sys.executable, [*command, *serving], args.env)  # noqa: S606 (no shell: the same argv)
     if isinstance(sys.stdout, io.TextIOWrapper):  # prints reach the log line by line
         sys.stdout.reconfigure(line_buffering=True)
     # `ps` and the tools that look for a function's process see what they saw before the
@@ -187,4 +192,4 @@ def serve(args: WorkerArgs, output: Connection) -> None:
         print(f"{args.name}: its environment does not fit the zygote's room", file=sys.stderr)
     from gateway.runtime import main
 
-    main(args.argv)
+    main([*args.argv, *serving])

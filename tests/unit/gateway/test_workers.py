@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -93,3 +94,14 @@ def test_local_secrets_are_the_variables_the_gateway_has() -> None:
     env = {"MONGO_URL": "mongodb://x", "REDIS_URL": "", "GATEWAY_PASSWORD": "pw"}
 
     assert local_secrets(env) == ["gateway-password", "mongo-url"]
+
+
+def test_a_workers_port_is_held_by_the_gateway_until_the_worker_is_retired() -> None:
+    # Held from the moment the port is chosen, so no other program can bind it before the
+    # worker serves on it (picking a free port and binding it later raced with others).
+    worker = Worker("menu", "menu-1", REPO / "functions" / "menu", {}, FunctionLog())
+    with socket.socket() as other, pytest.raises(OSError, match="in use"):
+        other.bind(("127.0.0.1", worker.port))
+    worker.stop()
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", worker.port))
