@@ -111,6 +111,13 @@ def _answered_first(first: Outcome, call: Callable[..., Outcome]) -> Callable[..
     return again
 
 
+def _counted_unrouted(delivery: Delivery) -> None:
+    """Count (and, at debug level, log) an entry acknowledged because nothing subscribes."""
+    metrics.acknowledged(delivery.fields["type"])
+    if log.isEnabledFor(logging.DEBUG):  # the context is not built for a line not written
+        log.debug("no subscriber; acknowledged", extra=_context(delivery))
+
+
 class EntryProcessor:
     """Takes an entry from delivery to settled (acked with its follow-ups) or dead-lettered.
 
@@ -159,9 +166,7 @@ class EntryProcessor:
             log.warning("acknowledging failed; processing instead", extra={"error": str(exc)})
             return deliveries
         for delivery in unrouted:
-            metrics.acknowledged(delivery.fields["type"])
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("no subscriber; acknowledged", extra=_context(delivery))
+            _counted_unrouted(delivery)
         return [delivery for delivery in deliveries if delivery not in unrouted]
 
     def __call__(self, delivery: Delivery) -> None:
@@ -176,9 +181,7 @@ class EntryProcessor:
         functions = self.router.subscribers(delivery.fields["type"])
         if not functions:
             self.ledger.ack(delivery.entry_id)
-            metrics.acknowledged(delivery.fields["type"])
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("no subscriber; acknowledged", extra=_context(delivery))
+            _counted_unrouted(delivery)
             return
         try:
             event = SagaEvent.from_fields(delivery.fields)
