@@ -17,8 +17,10 @@ export function mockFetch(handler: Handler) {
   return mock;
 }
 
-export function renderWithQuery(ui: ReactElement) {
+/** Render `ui` with a fresh query client; `seed` may fill its cache first. */
+export function renderWithQuery(ui: ReactElement, seed?: (client: QueryClient) => void) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
+  seed?.(client);
   return { client, ...render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>) };
 }
 

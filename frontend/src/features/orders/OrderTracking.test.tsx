@@ -1,6 +1,7 @@
 import { act, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeWebSocket, json, mockFetch, notifyMessage, order, renderWithQuery } from "@/test/helpers";
+import { orderQuery } from "@/lib/api";
 import { OrderTracking } from "./OrderTracking";
 
 const ID = "0123456789abcdef0123456789abcdef";
@@ -39,6 +40,37 @@ describe("order tracking", () => {
     expect(screen.getByTestId("live-badge")).toHaveTextContent("Live · WebSocket");
     expect(await screen.findByText("Grace")).toBeInTheDocument();
     expect(sessionStorage.getItem(`order-cursor:${ID}`)).toBe(CURSOR);
+  });
+
+  it("follows an order placed here from its first step, even when it has finished by the time it is fetched", async () => {
+    const cancelled = order({
+      status: "CANCELLED",
+      cancel_reason: "payment declined",
+      history: [
+        ...order().history,
+        { status: "STOCK_RESERVED", at: "2026-11-27T10:00:01+00:00", event_id: "evt-r" },
+        { status: "CANCELLED", at: "2026-11-27T10:00:02+00:00", event_id: "evt-c", reason: "payment declined" },
+      ],
+    });
+    const fetch = mockFetch(() => json(200, cancelled));
+    renderWithQuery(<OrderTracking orderId={ID} />, (client) =>
+      client.setQueryData(orderQuery(ID).queryKey, order()),
+    );
+    await waitFor(() => expect(FakeWebSocket.instances).toHaveLength(1));
+    const socket = FakeWebSocket.latest();
+    // The refetch finds the order already cancelled; the feed still delivers what led there.
+    await waitFor(() => expect(fetch).toHaveBeenCalled());
+    expect(await screen.findByTestId("cancel-reason")).toHaveTextContent("payment declined");
+    expect(socket.readyState).not.toBe(3);
+    act(() => {
+      socket.open();
+      socket.message(notifyMessage(CURSOR, null, { type: "payment.declined" }));
+    });
+    expect(socket.readyState).toBe(1);
+    act(() => socket.message(notifyMessage(`${Date.parse(order().created_at) + 2000}-0`, "CANCELLED")));
+    // The final status is the last thing the page shows: the feed ends there.
+    expect(socket.readyState).toBe(3);
+    expect(FakeWebSocket.instances).toHaveLength(1);
   });
 
   it("resumes after the cursor this tab saw last", async () => {

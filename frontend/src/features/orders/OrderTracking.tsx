@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { CheckCircle2, Circle, Radio, XCircle } from "lucide-react";
+import { useState } from "react";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -114,8 +115,13 @@ export function OrderTracking({ orderId }: { orderId: string }) {
   const queryClient = useQueryClient();
   const query = useQuery({ ...orderQuery(orderId), retry: 1 });
   const order = query.data;
-  const loadedFinal = order ? isFinal(order.status) : false;
-  const feed = useOrderFeed(orderId, order?.created_at, Boolean(order) && !loadedFinal, (message) => {
+  // Follow the order live when it was still moving as this page first had it (from the shop's
+  // answer to placing it, or the first fetch). A later fetch that finds it finished does not cut
+  // the feed short: the feed ends itself once it has delivered the final status.
+  const [first, setFirst] = useState<{ orderId: string; moving: boolean } | null>(null);
+  if (order && first?.orderId !== orderId) setFirst({ orderId, moving: !isFinal(order.status) });
+  const follow = first?.orderId === orderId && first.moving;
+  const feed = useOrderFeed(orderId, order?.created_at, follow, (message) => {
     // The event is shown at once; the order document adds the courier and the reason.
     if (message.status) void queryClient.invalidateQueries({ queryKey: orderQuery(orderId).queryKey });
   });

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { type FeedState, LiveFeed, type Transport, cursorBefore } from "@/lib/live";
 import type { NotifyMessage } from "@/lib/schemas";
+import { isFinal } from "./timeline";
 
 const cursorKey = (orderId: string) => `order-cursor:${orderId}`;
 
@@ -13,6 +14,7 @@ export interface OrderFeed {
 /**
  * Live events of one order. Resumes after the last cursor this tab saw (kept in
  * sessionStorage, so a reload misses nothing), or from just before the order was created.
+ * The feed ends when it has delivered the order's final status: nothing the page shows follows it.
  */
 export function useOrderFeed(
   orderId: string,
@@ -37,6 +39,7 @@ export function useOrderFeed(
         sessionStorage.setItem(cursorKey(orderId), message.cursor);
         setMessages((current) => [...current, message]);
         callback.current?.(message);
+        if (message.status && isFinal(message.status)) feed.stop();
       },
       onState: (next, via) => {
         setState(next);

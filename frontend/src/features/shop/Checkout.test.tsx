@@ -2,6 +2,7 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useEffect } from "react";
 import { describe, expect, it, vi } from "vitest";
+import { orderQuery } from "@/lib/api";
 import { CheckoutAttempts } from "@/lib/idempotency";
 import type { MenuItem, Order } from "@/lib/schemas";
 import { json, menuItem, mockFetch, order, renderWithQuery } from "@/test/helpers";
@@ -61,10 +62,12 @@ describe("checkout", () => {
     const fetch = mockFetch(() => json(201, placed));
     const onPlaced = vi.fn();
     const user = userEvent.setup();
-    renderWithQuery(<Harness menu={[menuItem()]} skus={["PIZ-MARG", "PIZ-MARG"]} onPlaced={onPlaced} />);
+    const { client } = renderWithQuery(<Harness menu={[menuItem()]} skus={["PIZ-MARG", "PIZ-MARG"]} onPlaced={onPlaced} />);
     await fillCustomer(user);
     await user.click(screen.getByRole("button", { name: /place order · €19\.00/i }));
     await waitFor(() => expect(onPlaced).toHaveBeenCalledWith(placed));
+    // The tracking page opens on the order as placed, not on a later fetch of it.
+    expect(client.getQueryData(orderQuery(placed.order_id).queryKey)).toEqual(placed);
     const [url, init] = fetch.mock.calls[0]!;
     expect(url).toBe("/function/place-order");
     expect(new Headers(init?.headers).get("Idempotency-Key")).toBe("key-1");

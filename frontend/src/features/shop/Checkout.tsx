@@ -1,4 +1,4 @@
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Loader2, Minus, Plus, ShoppingCart, Trash2 } from "lucide-react";
 import { type FormEvent, useMemo, useRef, useState } from "react";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
@@ -7,7 +7,7 @@ import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Textarea } from "@/components/ui/textarea";
-import { ApiError, placeOrder } from "@/lib/api";
+import { ApiError, orderQuery, placeOrder } from "@/lib/api";
 import { formatCents } from "@/lib/format";
 import { CheckoutAttempts } from "@/lib/idempotency";
 import { MAX_QUANTITY, type MenuItem, type Order, formErrors, orderFormSchema } from "@/lib/schemas";
@@ -68,12 +68,16 @@ export function Checkout({ menu, cart, onPlaced, attempts: givenAttempts }: Chec
   const parsed = orderFormSchema.safeParse(formValue);
   const clientErrors = parsed.success ? {} : formErrors(parsed.error);
 
+  const queryClient = useQueryClient();
   const mutation = useMutation({
     mutationFn: (body: unknown) => {
       const key = attempts.keyFor(body);
       return placeOrder(body as Parameters<typeof placeOrder>[0], key);
     },
     onSuccess: ({ order }) => {
+      // The tracking page starts from the order as placed, so it follows the saga live from
+      // its first step even when the saga ends before the page could fetch the order.
+      queryClient.setQueryData(orderQuery(order.order_id).queryKey, order);
       attempts.finish();
       cart.clear();
       onPlaced(order);
