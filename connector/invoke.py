@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ import pycurl
 from pydantic import ValidationError
 
 from ordersaga import tracing
+from ordersaga.adapters.curl import NOT_REACHED, ThreadHandles, error_code
 from ordersaga.domain.events import FunctionResult, SagaEvent
 from ordersaga.entrypoints.signing import sign
 from ordersaga.services.dead_letters import excerpt
@@ -104,50 +104,17 @@ def event_type(body: bytes) -> str:
     return str(data.get("type", "")) if isinstance(data, dict) else ""
 
 
-# libcurl's answers that mean the function never got the call: no connection (refused, not
-# resolved), or the connection broke before a whole answer came (closed, reset, cut short).
-_NOT_REACHED = {
-    pycurl.E_COULDNT_RESOLVE_HOST,
-    pycurl.E_COULDNT_CONNECT,
-    pycurl.E_GOT_NOTHING,
-    pycurl.E_SEND_ERROR,
-    pycurl.E_RECV_ERROR,
-    pycurl.E_PARTIAL_FILE,
-}
-
-
 class FunctionClient:
     """Invokes functions through the gateway over keep-alive connections: one libcurl handle
-    (and so one pooled connection) per worker thread.
-
-    pycurl, not urllib3: urllib3 and http.client (its `email` header parsing) were the largest
-    part of the connector's CPU under `make bench`, about 0.2 ms per call more than libcurl.
-    Nothing is read from the environment: the gateway is called directly, never through a proxy.
+    (and so one pooled connection) per worker thread (`ordersaga.adapters.curl`). Nothing is
+    read from the environment: the gateway is called directly, never through a proxy.
     """
 
     def __init__(self, gateway_url: str, signing_key: str, timeout_s: float) -> None:
         self.base = gateway_url.rstrip("/") + "/function/"
         self.signing_key = signing_key
         self.timeout_s = timeout_s
-        self._local = threading.local()
-        self._handles: list[pycurl.Curl] = []
-        self._lock = threading.Lock()
-
-    def _handle(self) -> pycurl.Curl:
-        curl: pycurl.Curl | None = getattr(self._local, "curl", None)
-        if curl is None:
-            curl = pycurl.Curl()
-            curl.setopt(pycurl.NOSIGNAL, 1)  # threads: timeouts must not use signals
-            curl.setopt(pycurl.PROXY, "")  # never a proxy, whatever the environment says
-            curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(self.timeout_s * 1000))
-            curl.setopt(pycurl.TIMEOUT_MS, int(self.timeout_s * 1000))
-            # No retries of our own and no redirects: whether and when to call again is the
-            # retry policy's (connector.processing), which counts deliveries.
-            curl.setopt(pycurl.FOLLOWLOCATION, 0)
-            self._local.curl = curl
-            with self._lock:
-                self._handles.append(curl)
-        return curl
+        self._handles = ThreadHandles(timeout_s)
 
     def invoke(self, function: str, body: bytes) -> Outcome:
         """POST the event body to `/function/<name>`, signed; never raises for HTTP problems."""
@@ -158,7 +125,7 @@ class FunctionClient:
             **sign(body, self.signing_key),
         }
         tracing.inject(headers)  # the saga's trace goes on into the function
-        curl = self._handle()
+        curl = self._handles.get()
         answer = io.BytesIO()
         curl.setopt(pycurl.URL, self.base + function)
         curl.setopt(pycurl.POSTFIELDS, body)
@@ -170,13 +137,13 @@ class FunctionClient:
             curl.perform()
         except pycurl.error as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            code = exc.args[0] if len(exc.args) == 2 else -1  # (code, message) from libcurl
+            code = error_code(exc)
             message = str(exc.args[-1])
             # A timeout once the request was sent: the function may have it (a delivery).
             sent = curl.getinfo(pycurl.REQUEST_SIZE) > 0
             if code == pycurl.E_OPERATION_TIMEDOUT and sent:
                 return Outcome.failed(f"timed out after {self.timeout_s:g}s", duration_ms=elapsed)
-            if code in _NOT_REACHED or code == pycurl.E_OPERATION_TIMEDOUT:
+            if code in NOT_REACHED or code == pycurl.E_OPERATION_TIMEDOUT:
                 return Outcome.failed(f"unreachable: {message}", duration_ms=elapsed, reached=False)
             return Outcome.failed(f"call failed: {message}", duration_ms=elapsed)
         elapsed = (time.perf_counter() - started) * 1000
@@ -185,7 +152,4 @@ class FunctionClient:
 
     def close(self) -> None:
         """Close every handle and its connection (after the worker threads finished)."""
-        with self._lock:
-            handles, self._handles = self._handles, []
-        for curl in handles:
-            curl.close()
+        self._handles.close()
