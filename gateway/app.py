@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -130,11 +130,12 @@ class Upstreams:
         pool = self.pools.get(name)
         if pool is None:
             raise requests.ConnectionError(f"{name} is not deployed")
-        try:
-            lease = pool.lease()
-        except LookupError as exc:
-            raise requests.ConnectionError(str(exc)) from exc
-        with lease as base:
+        with ExitStack() as held:
+            try:
+                # The lease's own entry raises when no worker runs: the call is not delivered.
+                base = held.enter_context(pool.lease())
+            except LookupError as exc:
+                raise requests.ConnectionError(str(exc)) from exc
             yield base
 
     def invoke(

@@ -99,11 +99,16 @@ def call(gw: RunningGateway, name: str, path: str = "") -> dict[str, Any]:
     return body
 
 
-def answers(gw: RunningGateway, name: str) -> bool:
+def available(gw: RunningGateway, name: str, dead_pid: int) -> bool:
+    """Whether the gateway lists a ready replica of `name` again, served by a new process."""
+    status = requests.get(f"{gw.url}/system/function/{name}", auth=gw.auth, timeout=2)
+    if status.json()["availableReplicas"] < 1:
+        return False
     try:
-        return requests.get(f"{gw.url}/function/{name}", timeout=2).status_code == 200
+        answer = requests.get(f"{gw.url}/function/{name}", timeout=2)
     except requests.RequestException:
         return False
+    return answer.status_code == 200 and answer.json()["pid"] != dead_pid
 
 
 def alive(pid: int) -> bool:
@@ -181,7 +186,8 @@ def test_a_worker_that_dies_is_restarted_alone(two_functions: RunningGateway, de
         os.kill(before["pid"], signal.SIGKILL)
     wait_for(lambda: not alive(before["pid"]), "the worker to die", 10)
 
-    wait_for(lambda: answers(two_functions, "signer"), "signer restarted", 30)
+    # Restarted once the gateway admits a new process (it answers its health check).
+    wait_for(lambda: available(two_functions, "signer", before["pid"]), "signer restarted", 30)
     after = call(two_functions, "signer")
     assert after["pid"] != before["pid"]
     assert after["environ"]["SAGA_SIGNING_KEY"] == "test-signing-key"
@@ -191,14 +197,14 @@ def test_a_worker_that_dies_is_restarted_alone(two_functions: RunningGateway, de
 def test_a_dead_zygote_is_replaced_and_its_workers_come_back(
     two_functions: RunningGateway,
 ) -> None:
-    before = call(two_functions, "signer")
+    before, admin_before = call(two_functions, "signer"), call(two_functions, "admin")
     zygote = before["ppid"]
 
     os.kill(zygote, signal.SIGKILL)
     wait_for(lambda: not alive(before["pid"]), "the zygote's workers to die with it", 10)
 
-    wait_for(lambda: answers(two_functions, "signer"), "signer back", 30)
-    wait_for(lambda: answers(two_functions, "admin"), "admin back", 30)
+    wait_for(lambda: available(two_functions, "signer", before["pid"]), "signer back", 30)
+    wait_for(lambda: available(two_functions, "admin", admin_before["pid"]), "admin back", 30)
     signer, admin = call(two_functions, "signer"), call(two_functions, "admin")
     assert signer["ppid"] == admin["ppid"] != zygote
     zygote_env = Path(f"/proc/{signer['ppid']}/environ").read_bytes().decode(errors="replace")

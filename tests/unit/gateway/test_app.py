@@ -1,0 +1,51 @@
+"""The gateway's relay to its workers: what a caller gets when a function cannot answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from gateway.app import Gateway, Upstreams, create_app
+from gateway.stack import load_stack
+from gateway.workers import FunctionProcess, Worker
+from tests.unit.handlers import REPO
+
+
+class Running:
+    """Stands in for a worker's process: running, but nothing accepts on its port."""
+
+    def poll(self) -> None:
+        return None
+
+
+STACK = load_stack(REPO / "stack.yml", env={})
+
+
+@pytest.fixture
+def menu() -> Iterator[FunctionProcess]:
+    stack = STACK
+    function = FunctionProcess(stack, stack.functions["menu"])
+    worker = Worker("menu", "menu-1", function.handler_dir, {}, function.log)
+    worker.process = Running()  # type: ignore[assignment]
+    worker.ready = True
+    function.workers.append(worker)
+    yield function
+    worker.listener.close()
+
+
+def client_for(menu: FunctionProcess, timeout_s: float = 60.0) -> FlaskClient:
+    upstreams = Upstreams({}, pools={"menu": menu}, timeout_s=timeout_s)
+    return create_app(Gateway(STACK, upstreams, password="pw")).test_client()
+
+
+def test_a_function_with_no_ready_worker_is_not_reachable_rather_than_an_error(
+    menu: FunctionProcess,
+) -> None:
+    menu.workers[0].ready = False
+
+    answer = client_for(menu).get("/function/menu")
+
+    assert answer.status_code == 502
+    assert answer.json == {"error": "function_unavailable", "message": "menu is not reachable"}
