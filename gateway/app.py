@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import platform
@@ -16,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import pycurl
 import requests
-import urllib3
 from flask import Flask, Response, g, request
 
 from gateway.guards import allowed_callback_hosts, callback_refusal, install_json_errors
 from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.stack import Stack
+from ordersaga.adapters.curl import ThreadHandles, error_code
 from ordersaga.adapters.settings import get_settings
 from ordersaga.domain.responses import ErrorBody
 from ordersaga.entrypoints.auth import is_admin
@@ -79,16 +81,30 @@ class Answer:
     """A function's response as the gateway relays it: body as sent (not decoded)."""
 
     status_code: int
-    headers: urllib3.HTTPHeaderDict
+    headers: list[tuple[str, str]]
     content: bytes
 
 
-def _pool_manager() -> urllib3.PoolManager:
-    # Keep-alive connections to each worker, reused across calls. urllib3 directly rather than
-    # requests: requests' session machinery (hooks, cookies, adapters, its own Response) was
-    # ~46 % of the router's CPU under `make bench`. No retries: a function call is not ours to
-    # repeat (the connector redelivers), and no redirects are followed, as before.
-    return urllib3.PoolManager(num_pools=64, maxsize=64, retries=False, block=False)
+class _Headers:
+    """Collects an answer's header lines as libcurl hands them over (the last answer's only:
+    an interim `100 Continue` starts its own block)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def line(self, raw: bytes) -> None:
+        if raw.startswith(b"HTTP/"):
+            self.items = []
+            return
+        name, colon, value = raw.decode("latin-1").partition(":")
+        if colon:
+            self.items.append((name.strip(), value.strip()))
+
+
+# Methods whose request carries a body (sent even when empty, with `Content-Length: 0`).
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+# Headers libcurl would add on its own: no `Accept`, no wait for a `100 Continue`.
+_NOT_ADDED = ("Accept:", "Expect:")
 
 
 @dataclass
@@ -105,11 +121,15 @@ class Upstreams:
     invocations: Counter[str] = field(default_factory=Counter)
     # async callbacks only (rare, to hosts outside): requests' conveniences are worth it there
     session: requests.Session = field(default_factory=requests.Session)
-    pool: urllib3.PoolManager = field(default_factory=_pool_manager)
     metrics: GatewayMetrics = field(init=False)
+    # Keep-alive connections to the workers, reused across calls: a libcurl handle per
+    # serving thread (`ordersaga.adapters.curl`), each keeping a connection to every worker.
+    # No retries: a function call is not ours to repeat (the connector redelivers).
+    handles: ThreadHandles = field(init=False)
 
     def __post_init__(self) -> None:
         self.metrics = GatewayMetrics(self.replicas)
+        self.handles = ThreadHandles(self.timeout_s, connections=64)
         # No proxy or .netrc lookup: with trust_env on, requests re-reads the whole environment
         # on every call (~13% of the gateway's CPU under load, measured with py-spy).
         self.session.trust_env = False
@@ -138,6 +158,30 @@ class Upstreams:
                 raise requests.ConnectionError(str(exc)) from exc
             yield base
 
+    def _call(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        """One HTTP call on this thread's handle; raises `requests.Timeout` when the answer is
+        not complete in time, `requests.ConnectionError` for any other failure."""
+        curl = self.handles.get()
+        content = io.BytesIO()
+        received = _Headers()
+        curl.setopt(pycurl.URL, url)
+        if body or method in _WITH_BODY:
+            curl.setopt(pycurl.POSTFIELDS, body)  # sets Content-Length; the verb follows
+        else:
+            curl.setopt(pycurl.HTTPGET, 1)
+        curl.setopt(pycurl.NOBODY, method == "HEAD")
+        curl.setopt(pycurl.CUSTOMREQUEST, method)
+        curl.setopt(pycurl.HTTPHEADER, [*(f"{k}: {v}" for k, v in headers.items()), *_NOT_ADDED])
+        curl.setopt(pycurl.WRITEDATA, content)
+        curl.setopt(pycurl.HEADERFUNCTION, received.line)
+        try:
+            curl.perform()
+        except pycurl.error as exc:
+            if error_code(exc) == pycurl.E_OPERATION_TIMEDOUT:
+                raise requests.Timeout(str(exc.args[-1])) from exc
+            raise requests.ConnectionError(str(exc.args[-1])) from exc
+        return Answer(curl.getinfo(pycurl.RESPONSE_CODE), received.items, content.getvalue())
+
     def invoke(
         self, name: str, method: str, path: str, query: bytes, headers: dict[str, str], body: bytes
     ) -> Answer:
@@ -158,22 +202,12 @@ class Upstreams:
                 url = base.rstrip("/") + "/" + quote(path.lstrip("/"), safe=PATH_SAFE)
                 if query:
                     url += "?" + query.decode("latin-1")
-                raw = self.pool.request(
-                    method,
-                    url,
-                    body=body,
-                    headers=headers,
-                    timeout=urllib3.Timeout(connect=self.timeout_s, read=self.timeout_s),
-                    redirect=False,
-                    decode_content=False,
-                )
-            code = raw.status
-            return Answer(raw.status, raw.headers, raw.data)
-        except urllib3.exceptions.TimeoutError as exc:
+                answer = self._call(method, url, headers, body)
+            code = answer.status_code
+            return answer
+        except requests.Timeout:
             code = 504
-            raise requests.Timeout(str(exc)) from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise requests.ConnectionError(str(exc)) from exc
+            raise
         finally:
             self.metrics.finished(name, code, time.perf_counter() - started)
 
@@ -219,7 +253,7 @@ class Gateway:
         except requests.RequestException as exc:
             log.warning("function %s unreachable: %s", name, exc)
             return _error(502, "function_unavailable", f"{name} is not reachable")
-        headers = end_to_end(upstream.headers.items())
+        headers = end_to_end(upstream.headers)
         return Response(upstream.content, upstream.status_code, headers)
 
     def call_async(self, name: str, path: str) -> Response:
@@ -245,7 +279,7 @@ class Gateway:
             try:
                 result = self.upstreams.invoke(*args)
                 status, body = result.status_code, result.content
-                answer_headers = end_to_end(result.headers.items())
+                answer_headers = end_to_end(result.headers)
             except requests.RequestException as exc:
                 unavailable = ErrorBody(error="function_unavailable", message=str(exc))
                 status, body = 502, json.dumps(unavailable.to_json()).encode()

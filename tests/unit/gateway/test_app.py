@@ -49,3 +49,19 @@ def test_a_function_with_no_ready_worker_is_not_reachable_rather_than_an_error(
 
     assert answer.status_code == 502
     assert answer.json == {"error": "function_unavailable", "message": "menu is not reachable"}
+
+
+def test_a_worker_that_takes_the_call_but_never_answers_times_out(menu: FunctionProcess) -> None:
+    # The port is bound and listening (the gateway holds it), but no process accepts.
+    answer = client_for(menu, timeout_s=0.3).post("/function/menu", data=b"{}")
+
+    assert answer.status_code == 504
+    assert answer.json is not None and answer.json["error"] == "timeout"
+
+
+def test_a_worker_whose_port_is_closed_is_not_reachable(menu: FunctionProcess) -> None:
+    menu.workers[0].listener.close()
+
+    answer = client_for(menu).get("/function/menu")
+
+    assert answer.status_code == 502
