@@ -10,9 +10,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -64,7 +63,8 @@ class Pool(Protocol):
     """Workers serving one function (see gateway.workers.FunctionProcess)."""
 
     def lease(self) -> AbstractContextManager[str]:
-        """The base URL of a worker to call, held busy until the block ends."""
+        """The base URL of a worker to call, held busy until the block ends (LookupError when
+        none takes calls)."""
         ...
 
     def available(self) -> bool:
@@ -142,21 +142,17 @@ class Upstreams:
         """Each function the gateway runs, with its number of ready workers."""
         return [(name, len(pool.ready_workers())) for name, pool in list(self.pools.items())]
 
-    @contextmanager
-    def _base(self, name: str) -> Iterator[str]:
+    def _lease(self, name: str) -> AbstractContextManager[str]:
+        """Where to send a call to `name`, held for the call (ConnectionError: nowhere)."""
         if name in self.urls:
-            yield self.urls[name]
-            return
+            return nullcontext(self.urls[name])
         pool = self.pools.get(name)
         if pool is None:
             raise requests.ConnectionError(f"{name} is not deployed")
-        with ExitStack() as held:
-            try:
-                # The lease's own entry raises when no worker runs: the call is not delivered.
-                base = held.enter_context(pool.lease())
-            except LookupError as exc:
-                raise requests.ConnectionError(str(exc)) from exc
-            yield base
+        try:
+            return pool.lease()
+        except LookupError as exc:
+            raise requests.ConnectionError(str(exc)) from exc
 
     def _call(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
         """One HTTP call on this thread's handle; raises `requests.Timeout` when the answer is
@@ -196,7 +192,7 @@ class Upstreams:
         started = time.perf_counter()
         code = 502
         try:
-            with self._base(name) as base:
+            with self._lease(name) as base:
                 # Flask hands the path over decoded: encode it again, or a `%3F` or `%23` in
                 # it would start the function's query string or fragment.
                 url = base.rstrip("/") + "/" + quote(path.lstrip("/"), safe=PATH_SAFE)

@@ -15,8 +15,6 @@ import socket
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,6 +186,26 @@ class Worker:
         self.listener.close()  # the worker is retired: its port goes back
 
 
+class Lease:
+    """One call's hold on a worker: its URL on entering the block, released on leaving it.
+
+    A class rather than a generator context manager: one is taken for every relayed call.
+    """
+
+    __slots__ = ("_lock", "worker")
+
+    def __init__(self, worker: Worker, lock: threading.RLock) -> None:
+        self.worker = worker
+        self._lock = lock
+
+    def __enter__(self) -> str:
+        return self.worker.url
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.worker.in_flight -= 1
+
+
 class FunctionProcess:
     """One function of stack.yml served by its worker processes, restarted if they die.
 
@@ -283,9 +301,9 @@ class FunctionProcess:
         """Whether a call can go anywhere."""
         return bool(self.ready_workers())
 
-    @contextmanager
-    def lease(self) -> Iterator[str]:
-        """The URL of the least busy ready worker, counted busy until the block ends."""
+    def lease(self) -> Lease:
+        """The least busy ready worker, counted busy until the lease's block ends
+        (LookupError now when none is ready)."""
         with self._lock:
             ready = [w for w in self.workers if w.ready and w.alive()]
             if not ready:
@@ -295,11 +313,7 @@ class FunctionProcess:
             ordered = ready[turn % len(ready) :] + ready[: turn % len(ready)]
             worker = min(ordered, key=lambda w: w.in_flight)
             worker.in_flight += 1
-        try:
-            yield worker.url
-        finally:
-            with self._lock:
-                worker.in_flight -= 1
+        return Lease(worker, self._lock)
 
     def scale(self, replicas: int) -> int:
         """Run `replicas` workers, clamped to the scale labels; returns the number chosen."""

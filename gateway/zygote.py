@@ -24,6 +24,7 @@ import ctypes
 import io
 import multiprocessing
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -90,12 +91,22 @@ class ForkedWorker:
 
     def __init__(self, process: BaseProcess, stdout: IO[bytes]) -> None:
         self._process = process
+        self._sentinel = process.sentinel
+        self._exitcode: int | None = None
         self.stdout = stdout
         self.pid = process.pid
 
     def poll(self) -> int | None:
-        """The exit code (negative for a signal), or None while it runs."""
-        return self._process.exitcode
+        """The exit code (negative for a signal), or None while it runs.
+
+        Asked before every call the gateway relays: one `select` on the process' sentinel
+        while it runs (multiprocessing's own check builds a selector each time).
+        """
+        if self._exitcode is None:
+            readable, _, _ = select.select([self._sentinel], [], [], 0)
+            if readable:
+                self._exitcode = self._process.exitcode
+        return self._exitcode
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the exit; `subprocess.TimeoutExpired` if it is still running after `timeout`."""
