@@ -346,8 +346,14 @@ def create_app(gw: Gateway) -> Flask:
     @app.after_request
     def finish(response: Response) -> Response:
         response.headers[CALL_ID] = g.call_id
+        # An answered call is counted in the metrics (and, from a connector, logged by it);
+        # what went wrong is logged here at info, every call only at debug.
+        level = logging.DEBUG if response.status_code < 400 else logging.INFO
+        if not log.isEnabledFor(level):
+            return response
         parts = request.path.strip("/").split("/")
-        log.info(
+        log.log(
+            level,
             "request",
             extra={
                 "call_id": g.call_id,

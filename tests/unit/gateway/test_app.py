@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from gateway.app import Gateway, Upstreams, create_app
+from gateway.app import Answer, Gateway, Upstreams, create_app
 from gateway.stack import load_stack
 from gateway.workers import FunctionProcess, Worker
 from tests.unit.handlers import REPO
@@ -65,3 +67,36 @@ def test_a_worker_whose_port_is_closed_is_not_reachable(menu: FunctionProcess) -
     answer = client_for(menu).get("/function/menu")
 
     assert answer.status_code == 502
+
+
+class Answering(Upstreams):
+    """Every function answers 200 at once."""
+
+    def serves(self, name: str) -> bool:
+        return True
+
+    def invoke(
+        self, name: str, method: str, path: str, query: bytes, headers: dict[str, str], body: bytes
+    ) -> Answer:
+        return Answer(200, [("Content-Type", "application/json")], b"{}")
+
+
+def request_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, Any]]:
+    return [(r.levelno, r.__dict__.get("status")) for r in caplog.records if r.msg == "request"]
+
+
+def test_a_call_that_went_wrong_is_logged_and_an_answered_one_only_at_debug(
+    menu: FunctionProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    menu.workers[0].ready = False
+    answered = create_app(Gateway(STACK, Answering({}), password="pw")).test_client()
+
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        assert client_for(menu).get("/function/menu").status_code == 502
+        assert answered.get("/function/menu").status_code == 200
+    assert request_lines(caplog) == [(logging.INFO, 502)]
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="gateway"):
+        assert answered.get("/function/menu").status_code == 200
+    assert request_lines(caplog) == [(logging.DEBUG, 200)]
