@@ -100,3 +100,96 @@ def test_a_call_that_went_wrong_is_logged_and_an_answered_one_only_at_debug(
     with caplog.at_level(logging.DEBUG, logger="gateway"):
         assert answered.get("/function/menu").status_code == 200
     assert request_lines(caplog) == [(logging.DEBUG, 200)]
+
+
+class Recording(Answering):
+    """Answers 200 with a header of its own, and keeps what each call carried."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(
+        self, name: str, method: str, path: str, query: bytes, headers: dict[str, str], body: bytes
+    ) -> Answer:
+        self.calls.append(
+            {"name": name, "method": method, "path": path, "query": query, "body": body}
+            | {"headers": {k: v for k, v in headers.items() if k != "X-Start-Time"}}
+        )
+        return Answer(201, [("Content-Type", "text/plain"), ("X-Own", "yes")], b"made")
+
+
+CALLS = [
+    ("POST", "/function/menu", b"{}"),
+    ("GET", "/function/menu/items/a%20b%3Fc?x=1&y=%2F", b""),
+    ("DELETE", "/function/menu.openfaas-fn/x", b""),
+    ("PUT", "/function/menu.other/x", b"body"),
+    ("PATCH", "/function/nothing", b""),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), CALLS)
+def test_a_relayed_call_is_answered_as_by_the_flask_route(
+    method: str, url: str, body: bytes
+) -> None:
+    upstreams = Recording()
+    app = create_app(Gateway(STACK, upstreams, password="pw"))
+    headers = {"X-Call-Id": "call-1", "X-Topic": "order.placed", "Content-Type": "text/plain"}
+    fast = app.test_client().open(url, method=method, data=body, headers=headers)
+    app.wsgi_app = app.wsgi_app.app  # type: ignore[attr-defined]  # Flask's own route
+    routed = app.test_client().open(url, method=method, data=body, headers=headers)
+
+    assert (fast.status_code, fast.get_data(), sorted(fast.headers.items())) == (
+        routed.status_code,
+        routed.get_data(),
+        sorted(routed.headers.items()),
+    )
+    assert fast.headers["X-Call-Id"] == "call-1"
+    assert len(upstreams.calls) in (0, 2)
+    if upstreams.calls:
+        first, second = upstreams.calls
+        assert first == second
+        assert first["headers"]["X-Topic"] == "order.placed"
+        assert "Host" not in first["headers"] and "Content-Length" not in first["headers"]
+
+
+def test_a_relayed_call_carries_the_path_query_and_body_as_sent() -> None:
+    upstreams = Recording()
+    app = create_app(Gateway(STACK, upstreams, password="pw"))
+
+    def not_flask(environ: Any, start_response: Any) -> Any:
+        raise AssertionError("a plain call is relayed without Flask's routing")
+
+    app.wsgi_app.app = not_flask  # type: ignore[attr-defined]
+    answer = app.test_client().post("/function/menu/a%20b%3Fc?x=1", data=b"{}")
+
+    assert answer.status_code == 201 and answer.headers["X-Own"] == "yes"
+    (call,) = upstreams.calls
+    assert (call["path"], call["query"], call["body"]) == ("a b?c", b"x=1", b"{}")
+    assert call["headers"]["X-Forwarded-Host"] == "localhost"
+
+
+@pytest.mark.parametrize("url", ["/function/menu/", "/function/menu//x", "/function/"])
+def test_paths_the_route_does_not_take_are_json_404s(url: str) -> None:
+    upstreams = Recording()
+    answer = create_app(Gateway(STACK, upstreams, password="pw")).test_client().get(url)
+
+    assert answer.status_code == 404 and answer.is_json
+    assert upstreams.calls == []
+
+
+def test_a_failure_inside_the_relay_is_a_json_500_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken(Answering):
+        def invoke(self, *args: Any) -> Answer:
+            raise RuntimeError("boom")
+
+    answer = (
+        create_app(Gateway(STACK, Broken({}), password="pw")).test_client().get("/function/menu")
+    )
+
+    assert answer.status_code == 500
+    assert answer.json == {"error": "internal", "message": "internal error"}
+    assert "boom" not in answer.get_data(as_text=True)
+    assert any(r.exc_info for r in caplog.records)
