@@ -10,6 +10,7 @@ import importlib.util
 import json
 import logging
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -140,11 +141,19 @@ def create_app(handler_dir: Path) -> Flask:
     @app.route("/", defaults={"path": ""}, methods=METHODS)
     @app.route("/<path:path>", methods=METHODS)
     def call_handler(path: str) -> tuple[Any, int, dict[str, str]]:
-        # A span per call, continuing the caller's trace (the connector's, or a client's).
+        # Every call runs in a trace: the caller's (the connector's, or a client's), or a new
+        # one. Its own span only when spans are exported, or when it starts the trace (the ids
+        # its events and log lines carry); otherwise the caller's trace goes on as it came
+        # (a span per call was a fifth of a function's CPU, bench/FINDINGS.md).
         parent = tracing.traceparent_of(request.headers)
         order_id = _order_id_of_body()
-        name = f"function {handler_dir.name}"
-        with tracing.span(name, parent, order_id, kind=tracing.SpanKind.SERVER):
+        scope: AbstractContextManager[object]
+        if parent and not tracing.exporting():
+            scope = tracing.carried(parent, order_id)
+        else:
+            name = f"function {handler_dir.name}"
+            scope = tracing.span(name, parent, order_id, kind=tracing.SpanKind.SERVER)
+        with scope:
             return _call(path)
 
     def _call(path: str) -> tuple[Any, int, dict[str, str]]:

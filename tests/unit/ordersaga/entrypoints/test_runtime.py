@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from ordersaga import tracing
 from ordersaga.entrypoints.runtime import create_app
 from tests.unit.handlers import REPO
 
@@ -63,3 +66,49 @@ def test_options_is_answered_by_the_function_with_what_it_answers() -> None:
 
     assert answer.status_code == 204
     assert answer.headers["Allow"] == "OPTIONS, POST"
+
+
+TRACE_HANDLER = """
+from ordersaga import tracing
+
+
+def handle(event, context):
+    return {"statusCode": 200, "body": {"traceparent": tracing.current_traceparent()}}
+"""
+CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+@pytest.fixture
+def tracing_function(tmp_path: Path) -> Path:
+    tracing.configure_tracing("tests")
+    (tmp_path / "handler.py").write_text(TRACE_HANDLER)
+    return tmp_path
+
+
+def traceparent_seen(handler_dir: Path, headers: dict[str, str]) -> str:
+    answer = create_app(handler_dir).test_client().post("/", json={}, headers=headers)
+    assert answer.status_code == 200
+    return str((answer.json or {})["traceparent"])
+
+
+def test_a_call_goes_on_in_the_callers_trace(
+    tracing_function: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracing._Export, "on", False)
+    # Nothing exported: the caller's trace as it came, no span of the function's own.
+    assert traceparent_seen(tracing_function, {"traceparent": CALLER}) == CALLER
+
+    monkeypatch.setattr(tracing._Export, "on", True)
+    # Exported: a span of the function's own, in the caller's trace.
+    seen = traceparent_seen(tracing_function, {"traceparent": CALLER})
+    assert seen.split("-")[1] == CALLER.split("-")[1] and seen != CALLER
+
+
+def test_a_call_without_a_trace_starts_one(
+    tracing_function: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracing._Export, "on", False)
+    first, second = (traceparent_seen(tracing_function, {}) for _ in range(2))
+
+    assert first.startswith("00-") and second.startswith("00-")
+    assert first.split("-")[1] != second.split("-")[1]
