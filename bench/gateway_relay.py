@@ -4,8 +4,9 @@
 
 Starts `python -m gateway` with a one-function stack (`echo`, which answers a small JSON body
 at once), makes `calls` POSTs of a saga-sized event through `/function/echo` from
-`concurrency` keep-alive clients, and reports the gateway process' CPU per call (its own
-process only: the router, not the worker) and the calls per second. Loopback only; everything
+`concurrency` keep-alive clients, and reports the CPU per call of the gateway's own process (the
+router) and of the function's worker (the runtime every function runs, with a handler that
+does nothing), and the calls per second. Loopback only; everything
 it starts is stopped at the end.
 """
 
@@ -22,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pycurl
 
 from devstack.processes import free_port, spawn, wait_for
@@ -73,6 +75,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _worker_pid(gateway_pid: int) -> int:
+    """The echo function's worker: the gateway's descendant titled `gateway.runtime`."""
+    for child in psutil.Process(gateway_pid).children(recursive=True):
+        if "gateway.runtime" in " ".join(child.cmdline()):
+            return int(child.pid)
+    raise SystemExit("the echo worker is not running")
+
+
 def _client(url: str, calls: int, failures: list[str]) -> None:
     curl = pycurl.Curl()
     curl.setopt(pycurl.URL, url)
@@ -122,8 +132,14 @@ def measure(calls: int, concurrency: int, workdir: Path) -> dict[str, float]:
     gateway = spawn(
         "gateway",
         [
-            sys.executable, "-m", "gateway", "--port", str(port), "--no-cron",
-            "--stack", str(workdir / "stack.yml"),
+            sys.executable,
+            "-m",
+            "gateway",
+            "--port",
+            str(port),
+            "--no-cron",
+            "--stack",
+            str(workdir / "stack.yml"),
         ],
         env=env,
         log_path=workdir / "gateway.log",
@@ -132,11 +148,18 @@ def measure(calls: int, concurrency: int, workdir: Path) -> dict[str, float]:
         url = f"http://127.0.0.1:{port}/function/echo"
         wait_for(lambda: _answers(url), "the gateway and its echo worker", 60)
         _round(url, max(concurrency, calls // 10), concurrency)  # warm-up: connections, caches
-        cpu0 = _cpu_seconds(gateway.process.pid)
+        worker = _worker_pid(gateway.process.pid)
+        cpu0, worker0 = _cpu_seconds(gateway.process.pid), _cpu_seconds(worker)
         seconds = _round(url, calls, concurrency)
         cpu = _cpu_seconds(gateway.process.pid) - cpu0
+        worker_cpu = _cpu_seconds(worker) - worker0
         done = calls // concurrency * concurrency
-        return {"calls": done, "calls_per_s": done / seconds, "router_us_per_call": cpu / done * 1e6}
+        return {
+            "calls": done,
+            "calls_per_s": done / seconds,
+            "router_us_per_call": cpu / done * 1e6,
+            "worker_us_per_call": worker_cpu / done * 1e6,
+        }
     finally:
         gateway.stop()
 
@@ -165,7 +188,9 @@ def main() -> None:
         result = measure(args.calls, args.concurrency, Path(tmp))
     print(
         f"{result['calls']:.0f} calls from {args.concurrency} clients: "
-        f"{result['calls_per_s']:.0f} calls/s, router {result['router_us_per_call']:.0f} µs CPU per call"
+        f"{result['calls_per_s']:.0f} calls/s, CPU per call: router "
+        f"{result['router_us_per_call']:.0f} µs, the function's worker "
+        f"{result['worker_us_per_call']:.0f} µs"
     )
     print(json.dumps({k: round(v, 1) for k, v in result.items()}))
 
