@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,75 @@ def test_a_call_without_a_trace_starts_one(
 
     assert first.startswith("00-") and second.startswith("00-")
     assert first.split("-")[1] != second.split("-")[1]
+
+
+ECHO_HANDLER = """
+def handle(event, context):
+    kind = event.query.get("kind", "dict")
+    seen = {
+        "method": event.method,
+        "path": event.path,
+        "query": event.query.to_dict(flat=False),
+        "body": event.body.decode(),
+        "topic": event.headers.get("X-Topic"),
+    }
+    if kind == "fail":
+        raise RuntimeError("boom")
+    if kind == "none":
+        return None
+    if kind == "text":
+        return {"statusCode": 202, "body": repr(seen), "headers": {"X-Own": "yes"}}
+    if kind == "bytes":
+        return {"statusCode": 200, "body": b"raw", "headers": {"Content-Type": "text/plain"}}
+    return {"statusCode": 201, "body": seen}
+"""
+
+ECHO_CALLS = [
+    ("POST", "/", b'{"order_id": "o-1"}'),
+    ("GET", "/a%20b/c?x=1&x=2&kind=text", b""),
+    ("PUT", "/?kind=bytes", b"body"),
+    ("DELETE", "/x?kind=none", b""),
+    ("PATCH", "/x?kind=fail", b""),
+    ("OPTIONS", "/", b""),
+    ("HEAD", "/", b""),
+    ("PURGE", "/", b""),
+    ("GET", "/_/health", b""),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), ECHO_CALLS)
+def test_a_call_is_answered_as_by_the_flask_route(
+    tmp_path: Path, method: str, url: str, body: bytes
+) -> None:
+    (tmp_path / "handler.py").write_text(ECHO_HANDLER)
+    app = create_app(tmp_path)
+    headers = {"X-Topic": "order.placed", "Content-Type": "application/json"}
+    fast = app.test_client().open(url, method=method, data=body, headers=headers)
+    app.wsgi_app = app.wsgi_app.flask_wsgi  # type: ignore[attr-defined]  # Flask's own route
+    routed = app.test_client().open(url, method=method, data=body, headers=headers)
+
+    assert (fast.status_code, fast.get_data(), sorted(fast.headers.items())) == (
+        routed.status_code,
+        routed.get_data(),
+        sorted(routed.headers.items()),
+    )
+
+
+def test_a_handler_call_is_not_routed_by_flask(tmp_path: Path) -> None:
+    (tmp_path / "handler.py").write_text(ECHO_HANDLER)
+    app = create_app(tmp_path)
+
+    def not_flask(environ: Any, start_response: Any) -> Any:
+        raise AssertionError("a handler call runs without Flask's routing")
+
+    app.wsgi_app.flask_wsgi = not_flask  # type: ignore[attr-defined]
+    answer = app.test_client().post("/a?x=1", data=b"{}", headers={"X-Topic": "t"})
+
+    assert answer.status_code == 201
+    assert answer.json == {
+        "method": "POST",
+        "path": "/a",
+        "query": {"x": ["1"]},
+        "body": "{}",
+        "topic": "t",
+    }
