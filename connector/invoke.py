@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import pycurl
 from pydantic import ValidationError
 
+from connector.curl import NOT_REACHED, ThreadHandles, error_code
 from ordersaga import tracing
-from ordersaga.adapters.curl import NOT_REACHED, ThreadHandles, error_code
 from ordersaga.domain.events import FunctionResult, SagaEvent
 from ordersaga.entrypoints.signing import sign
 from ordersaga.services.dead_letters import excerpt
@@ -106,7 +106,7 @@ def event_type(body: bytes) -> str:
 
 class FunctionClient:
     """Invokes functions through the gateway over keep-alive connections: one libcurl handle
-    (and so one pooled connection) per worker thread (`ordersaga.adapters.curl`). Nothing is
+    (and so one pooled connection) per worker thread (`connector.curl`). Nothing is
     read from the environment: the gateway is called directly, never through a proxy.
     """
 

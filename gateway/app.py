@@ -23,10 +23,10 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.wsgi import get_host, get_input_stream
 
+from connector.curl import ThreadHandles, error_code
 from gateway.guards import allowed_callback_hosts, callback_refusal, install_json_errors
 from gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from gateway.stack import Stack
-from ordersaga.adapters.curl import ThreadHandles, error_code
 from ordersaga.adapters.settings import get_settings
 from ordersaga.domain.responses import ErrorBody
 from ordersaga.entrypoints.auth import is_admin
@@ -34,7 +34,7 @@ from ordersaga.entrypoints.proxying import end_to_end
 from ordersaga.entrypoints.runtime import METRICS_PATH
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("gateway")
 
@@ -129,7 +129,7 @@ class Upstreams:
     session: requests.Session = field(default_factory=requests.Session)
     metrics: GatewayMetrics = field(init=False)
     # Keep-alive connections to the workers, reused across calls: a libcurl handle per
-    # serving thread (`ordersaga.adapters.curl`), each keeping a connection to every worker.
+    # serving thread (`connector.curl`), each keeping a connection to every worker.
     # No retries: a function call is not ours to repeat (the connector redelivers).
     handles: ThreadHandles = field(init=False)
 

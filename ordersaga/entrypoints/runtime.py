@@ -28,7 +28,7 @@ from ordersaga.adapters.secrets import require_secrets
 from ordersaga.adapters.settings import get_settings
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 log = logging.getLogger("ordersaga.runtime")
 

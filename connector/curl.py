@@ -3,7 +3,9 @@ cache of open connections, for the processes that call functions many times a se
 connector, and the local gateway relaying to its function workers).
 
 libcurl rather than urllib3: urllib3 and http.client (its `email` header parsing) cost about
-0.2 ms more per call, the largest part of both callers' CPU under `make bench`.
+0.2 ms more per call, the largest part of both callers' CPU under `make bench`. It lives with
+the connector rather than in `ordersaga`: every function image ships `ordersaga`, and none of
+them calls out through libcurl.
 """
 
 from __future__ import annotations
