@@ -13,6 +13,7 @@ from notify.config import NotifySettings
 from notify.messages import Cursor, Outgoing, event_message, parse_entry, resync_message, sse_frame
 from ordersaga.domain.events import EventType, SagaEvent
 from ordersaga.domain.models import Customer, HistoryEntry, Order, OrderStatus
+from ordersaga.domain.responses import NotifyMessage
 
 
 def test_cursors_order_numerically_not_as_text() -> None:
@@ -46,6 +47,18 @@ def test_message_carries_cursor_event_and_the_status_it_announces() -> None:
         "at": event.to_json()["at"],
         "data": {"status": "IN_TRANSIT"},
     }
+
+
+@pytest.mark.parametrize("event_type", list(EventType))
+def test_a_message_is_what_the_contracts_model_gives(event_type: EventType) -> None:
+    data = {"lines": [{"sku": "PIZ-MARG", "quantity": 2}], "reason": "x", "status": "IN_TRANSIT"}
+    # An event as notify reads it: from the stream's fields, its time cut to milliseconds.
+    event = SagaEvent.from_fields(SagaEvent.new(event_type, "o1", data).to_fields())
+    message = event_message("1700000000000-3", event)
+
+    assert message == NotifyMessage(**message).model_dump(mode="json")
+    assert message["at"] == event.to_json()["at"]
+    assert json.loads(json.dumps(message)) == message
 
 
 def test_event_that_changes_no_status_has_null_status() -> None:
