@@ -367,20 +367,20 @@ class FunctionCalls:
     Flask hooks do.
     """
 
-    def __init__(self, gw: Gateway, app: WSGIApplication) -> None:
+    def __init__(self, gw: Gateway, flask_wsgi: WSGIApplication) -> None:
         self.gw = gw
-        self.app = app
+        self.flask_wsgi = flask_wsgi
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         raw_path: str = environ.get("PATH_INFO", "")
         method: str = environ.get("REQUEST_METHOD", "")
         if not raw_path.startswith(FUNCTION_PREFIX) or method not in FUNCTION_METHODS:
-            return self.app(environ, start_response)
+            return self.flask_wsgi(environ, start_response)
         # As Werkzeug reads a WSGI path: the latin-1 string holds the path's UTF-8 bytes.
         path = raw_path.encode("latin-1").decode("utf-8", "replace")
         name, slash, rest = path[len(FUNCTION_PREFIX) :].partition("/")
         if not name or (slash and (not rest or rest.startswith("/"))):
-            return self.app(environ, start_response)
+            return self.flask_wsgi(environ, start_response)
         call_id = environ.get("HTTP_X_CALL_ID") or str(uuid.uuid4())
         started = time.perf_counter()
         try:

@@ -13,6 +13,7 @@ from gateway.app import Answer, Gateway, Upstreams, create_app
 from gateway.stack import load_stack
 from gateway.workers import FunctionProcess, Worker
 from tests.unit.handlers import REPO
+from tests.unit.wsgi_fronts import answered_both_ways, without_flask_routing
 
 
 class Running:
@@ -135,15 +136,9 @@ def test_a_relayed_call_is_answered_as_by_the_flask_route(
     upstreams = Recording()
     app = create_app(Gateway(STACK, upstreams, password="pw"))
     headers = {"X-Call-Id": "call-1", "X-Topic": "order.placed", "Content-Type": "text/plain"}
-    fast = app.test_client().open(url, method=method, data=body, headers=headers)
-    app.wsgi_app = app.wsgi_app.app  # type: ignore[attr-defined]  # Flask's own route
-    routed = app.test_client().open(url, method=method, data=body, headers=headers)
 
-    assert (fast.status_code, fast.get_data(), sorted(fast.headers.items())) == (
-        routed.status_code,
-        routed.get_data(),
-        sorted(routed.headers.items()),
-    )
+    fast = answered_both_ways(app, method, url, body, headers)
+
     assert fast.headers["X-Call-Id"] == "call-1"
     assert len(upstreams.calls) in (0, 2)
     if upstreams.calls:
@@ -157,11 +152,8 @@ def test_a_relayed_call_carries_the_path_query_and_body_as_sent() -> None:
     upstreams = Recording()
     app = create_app(Gateway(STACK, upstreams, password="pw"))
 
-    def not_flask(environ: Any, start_response: Any) -> Any:
-        raise AssertionError("a plain call is relayed without Flask's routing")
-
-    app.wsgi_app.app = not_flask  # type: ignore[attr-defined]
-    answer = app.test_client().post("/function/menu/a%20b%3Fc?x=1", data=b"{}")
+    client = without_flask_routing(app, "a plain call is relayed").test_client()
+    answer = client.post("/function/menu/a%20b%3Fc?x=1", data=b"{}")
 
     assert answer.status_code == 201 and answer.headers["X-Own"] == "yes"
     (call,) = upstreams.calls

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ordersaga import tracing
 from ordersaga.entrypoints.runtime import create_app
 from tests.unit.handlers import REPO
+from tests.unit.wsgi_fronts import answered_both_ways, without_flask_routing
 
 
 @pytest.mark.usefixtures("fakes")
@@ -154,27 +154,15 @@ def test_a_call_is_answered_as_by_the_flask_route(
     tmp_path: Path, method: str, url: str, body: bytes
 ) -> None:
     (tmp_path / "handler.py").write_text(ECHO_HANDLER)
-    app = create_app(tmp_path)
     headers = {"X-Topic": "order.placed", "Content-Type": "application/json"}
-    fast = app.test_client().open(url, method=method, data=body, headers=headers)
-    app.wsgi_app = app.wsgi_app.flask_wsgi  # type: ignore[attr-defined]  # Flask's own route
-    routed = app.test_client().open(url, method=method, data=body, headers=headers)
 
-    assert (fast.status_code, fast.get_data(), sorted(fast.headers.items())) == (
-        routed.status_code,
-        routed.get_data(),
-        sorted(routed.headers.items()),
-    )
+    answered_both_ways(create_app(tmp_path), method, url, body, headers)
 
 
 def test_a_handler_call_is_not_routed_by_flask(tmp_path: Path) -> None:
     (tmp_path / "handler.py").write_text(ECHO_HANDLER)
-    app = create_app(tmp_path)
+    app = without_flask_routing(create_app(tmp_path), "a handler call runs")
 
-    def not_flask(environ: Any, start_response: Any) -> Any:
-        raise AssertionError("a handler call runs without Flask's routing")
-
-    app.wsgi_app.flask_wsgi = not_flask  # type: ignore[attr-defined]
     answer = app.test_client().post("/a?x=1", data=b"{}", headers={"X-Topic": "t"})
 
     assert answer.status_code == 201
