@@ -13,7 +13,7 @@ from gateway import control
 from gateway.app import Gateway, Upstreams, create_app
 from gateway.cron import CronRunner
 from gateway.guards import body_limit
-from gateway.server import create_server
+from gateway.server import bind, create_server
 from gateway.stack import load_stack
 from gateway.workers import FunctionProcess, hold_local_secrets, supervise, wait_until_healthy
 from gateway.zygote import reserve_environment_room
@@ -53,6 +53,13 @@ def main(argv: list[str] | None = None) -> None:
     require_secrets(settings, "gateway_password")
     password = settings.gateway_password
 
+    # The gateway's own port first, before any worker's socket takes a port from the kernel.
+    try:
+        listener = bind(args.host, args.port)
+    except OSError as exc:
+        raise SystemExit(
+            f"gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}"
+        ) from exc
     stack = load_stack(args.stack)
     # Read above; from here on the secrets live in memory, not in the environment the zygote
     # (and so every function worker forked from it) inherits. Each worker is given its own.
@@ -75,8 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     control.register(app, control.ControlPlane(gw, processes))
     server = create_server(
         app,
-        host=args.host,
-        port=args.port,
+        listener=listener,
         body_limit=body_limit(lambda: gw.stack, settings.gateway_max_body_bytes),
         connection_limit=settings.gateway_connection_limit,
         header_timeout_s=settings.gateway_header_timeout_s,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import resource
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -124,11 +125,19 @@ def _raise_open_files_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """The gateway's listening socket on host:port.
+
+    Bound before the gateway starts its function workers: each worker's socket takes a port
+    the kernel picks, which could otherwise be the one the gateway was told to serve on.
+    """
+    return socket.create_server((host, port), backlog=1024)
+
+
 def create_server(
     app: Any,
     *,
-    host: str,
-    port: int,
+    listener: socket.socket,
     body_limit: BodyLimit,
     threads: int = 32,
     connection_limit: int = 4096,
@@ -136,11 +145,10 @@ def create_server(
     body_timeout_s: float = 30.0,
     idle_timeout_s: int = 30,
 ) -> GatewayServer:
-    """The gateway's server on host:port, serving `app` (WSGI)."""
+    """The gateway's server on `listener` (see `bind`), serving `app` (WSGI)."""
     _raise_open_files_limit(connection_limit + 256)
     adj = Adjustments(
-        host=host,
-        port=port,
+        sockets=[listener],
         threads=threads,
         ident="gateway",
         connection_limit=connection_limit,
@@ -155,6 +163,9 @@ def create_server(
     server = GatewayServer(
         app,
         {},
+        _sock=listener,
+        bind_socket=False,
+        sockinfo=(listener.family, listener.type, listener.proto, listener.getsockname()),
         dispatcher=dispatcher,
         adj=adj,
         header_timeout_s=header_timeout_s,

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -222,3 +225,29 @@ def test_a_sigkilled_gateway_takes_its_zygote_and_workers_with_it(
     two_functions.process.wait(10)
 
     wait_for(lambda: not any(alive(p.pid) for p in everything), "the gateway's processes", 10)
+
+
+def test_a_taken_port_is_one_line_before_any_worker_starts(
+    tmp_path: Path, redis_url: str, mongo_url: str
+) -> None:
+    # The gateway binds its own port before its workers take ports of their own: a port it
+    # cannot have stops it at once, with one line, and no function process is started.
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    env = {**os.environ, **fresh_env(redis_url, mongo_url)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "--no-cron", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        taken.close()
+
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Serving on" not in done.stderr + done.stdout

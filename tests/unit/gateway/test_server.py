@@ -14,8 +14,8 @@ import pytest
 import requests
 from waitress import wasyncore
 
-from devstack.processes import free_port, wait_for
-from gateway.server import GatewayServer, create_server
+from devstack.processes import wait_for
+from gateway.server import GatewayServer, bind, create_server
 
 LIMIT = 1024
 
@@ -36,11 +36,11 @@ class Running:
 @pytest.fixture
 def served() -> Iterator[Running]:
     """The server on a free port, a 1 KiB body limit for /function/small, 2 s header deadline."""
-    port = free_port()
+    listener = bind("127.0.0.1", 0)
+    port = int(listener.getsockname()[1])
     server = create_server(
         hello,
-        host="127.0.0.1",
-        port=port,
+        listener=listener,
         body_limit=lambda path: LIMIT if path.startswith("/function/small") else 10 * LIMIT,
         threads=4,
         header_timeout_s=2,
