@@ -40,15 +40,14 @@ METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"]
 
 class Event:
     """The `event` the python3-http template hands to `handle`: the request's body, headers,
-    method, query arguments and path (of `received`, or of Flask's request)."""
+    method, query arguments and path."""
 
-    def __init__(self, received: Request | None = None) -> None:
-        call = request if received is None else received
-        self.body = call.get_data()
-        self.headers = call.headers
-        self.method = call.method
-        self.query = call.args
-        self.path = call.path
+    def __init__(self, received: Request) -> None:
+        self.body = received.get_data()
+        self.headers = received.headers
+        self.method = received.method
+        self.query = received.args
+        self.path = received.path
 
 
 class Context:
