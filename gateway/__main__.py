@@ -14,7 +14,7 @@ from gateway.app import Gateway, Upstreams, create_app
 from gateway.cron import CronRunner
 from gateway.guards import body_limit
 from gateway.server import bind, create_server
-from gateway.stack import load_stack
+from gateway.stack import StackError, load_stack
 from gateway.workers import FunctionProcess, hold_local_secrets, supervise, wait_until_healthy
 from gateway.zygote import reserve_environment_room
 from ordersaga.adapters.secrets import require_secrets
@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"gateway: cannot listen on {args.host}:{args.port}: {exc.strerror}"
         ) from exc
-    stack = load_stack(args.stack)
+    try:
+        stack = load_stack(args.stack)
+    except StackError as exc:
+        raise SystemExit(f"gateway: {exc}") from exc
     # Read above; from here on the secrets live in memory, not in the environment the zygote
     # (and so every function worker forked from it) inherits. Each worker is given its own.
     hold_local_secrets()

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from gateway.app import NAMESPACE, Gateway
+from gateway.stack import checked_scale_labels
 from gateway.workers import FunctionProcess, LogLine, local_secrets
 from ordersaga.domain.errors import ApiError, NotFound, ValidationFailed
 from ordersaga.domain.responses import ErrorBody
@@ -54,6 +55,11 @@ class FunctionDeployment(BaseModel):
     annotations: dict[str, str] | None = None
     labels: dict[str, str] | None = None
     secrets: list[str] | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _scale_labels(cls, labels: dict[str, str] | None) -> dict[str, str] | None:
+        return None if labels is None else checked_scale_labels(labels)
 
 
 class FunctionRemoval(BaseModel):
@@ -237,7 +243,7 @@ class ControlPlane:
                 "name": name,
                 "replicas": chosen,
                 "requested": body.replicas,
-                "min": managed.scale_min,
+                "min": managed.scale_floor,
                 "max": managed.scale_max,
             },
         )

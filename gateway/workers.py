@@ -3,6 +3,11 @@
 Each function of stack.yml runs as one or more `gateway.runtime` processes on loopback ports,
 as a provider runs replicas. Calls go to the least busy ready worker (round-robin among
 equals); every line a worker prints is kept in the function's log for `/system/logs`.
+
+A function labelled `com.openfaas.scale.zero: "true"` gives its workers back once it has had no
+call for its `com.openfaas.scale.zero-duration`, as OpenFaaS' autoscaler scales it to zero
+replicas; its next call starts a worker and waits for it, as OpenFaaS' gateway holds a call
+while it scales a function up from zero.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +40,8 @@ SCALE_MIN = "com.openfaas.scale.min"
 SCALE_MAX = "com.openfaas.scale.max"
 # OpenFaaS' own default ceiling when a function sets no com.openfaas.scale.max.
 DEFAULT_SCALE_MAX = 20
+# How long a call waits for a function scaled to zero to have a worker again.
+WAKE_TIMEOUT_S = 30.0
 _LOG_LINES_KEPT = 5000
 _echo_lock = threading.Lock()
 
@@ -222,6 +230,8 @@ class FunctionProcess:
         self.deployed = True
         self.workers: list[Worker] = []
         self.replicas = self.scale_min
+        # When the function was last called (time.monotonic()): its idle time, for scaling to zero.
+        self.last_called = time.monotonic()
         self._lock = threading.RLock()
         self._instances = itertools.count(1)
         self._turn = itertools.count()
@@ -237,9 +247,20 @@ class FunctionProcess:
         return max(1, _int_label(self.spec.labels, SCALE_MIN, 1))
 
     @property
+    def scale_floor(self) -> int:
+        """The fewest workers a scale call may ask for: 0 for a function that scales to zero
+        (its next call wakes it), `scale_min` otherwise."""
+        return 0 if self.spec.scales_to_zero else self.scale_min
+
+    @property
     def scale_max(self) -> int:
         """The most workers this function runs (`com.openfaas.scale.max`, default 20)."""
         return max(self.scale_min, _int_label(self.spec.labels, SCALE_MAX, DEFAULT_SCALE_MAX))
+
+    @property
+    def asleep(self) -> bool:
+        """Whether the function is scaled to zero: no worker until a call wakes it."""
+        return self.spec.scales_to_zero and self.deployed and self.replicas == 0
 
     def environment(self) -> dict[str, str]:
         """The workers' environment: the gateway's, the function's, then its local secrets.
@@ -298,27 +319,74 @@ class FunctionProcess:
             return [w for w in self.workers if w.ready and w.alive()]
 
     def available(self) -> bool:
-        """Whether a call can go anywhere."""
-        return bool(self.ready_workers())
+        """Whether a call can go anywhere: to a ready worker, or waking a function at zero."""
+        return self.asleep or bool(self.ready_workers())
 
     def lease(self) -> Lease:
-        """The least busy ready worker, counted busy until the lease's block ends
-        (LookupError now when none is ready)."""
+        """The least busy ready worker, counted busy until the lease's block ends.
+
+        A function scaled to zero is woken and the call waits for its first worker (up to
+        WAKE_TIMEOUT_S); otherwise LookupError at once when no worker is ready.
+        """
         with self._lock:
-            ready = [w for w in self.workers if w.ready and w.alive()]
-            if not ready:
-                raise LookupError(f"{self.name} has no ready worker")
-            turn = next(self._turn)
-            # Least in-flight first; among equals, take turns so idle workers share the load.
-            ordered = ready[turn % len(ready) :] + ready[: turn % len(ready)]
-            worker = min(ordered, key=lambda w: w.in_flight)
-            worker.in_flight += 1
+            self.last_called = time.monotonic()
+            if self.asleep:
+                self.replicas = self.scale_min
+                self.start()
+                log.info("function woken from zero by a call", extra={"function": self.name})
+            lease = self._lease_ready()
+            starting = [w for w in self.workers if w.alive() and not w.ready]
+        if lease is not None:
+            return lease
+        if not (self.spec.scales_to_zero and starting):
+            raise LookupError(f"{self.name} has no ready worker")
+        try:
+            self.wait_ready(starting[:1], WAKE_TIMEOUT_S)
+        except StartError as exc:
+            raise LookupError(f"{self.name} did not start: {exc}") from exc
+        with self._lock:
+            lease = self._lease_ready()
+        if lease is None:
+            raise LookupError(f"{self.name} has no ready worker")
+        return lease
+
+    def _lease_ready(self) -> Lease | None:
+        """Hold the least busy ready worker for a call (the caller holds the lock)."""
+        ready = [w for w in self.workers if w.ready and w.alive()]
+        if not ready:
+            return None
+        turn = next(self._turn)
+        # Least in-flight first; among equals, take turns so idle workers share the load.
+        ordered = ready[turn % len(ready) :] + ready[: turn % len(ready)]
+        worker = min(ordered, key=lambda w: w.in_flight)
+        worker.in_flight += 1
         return Lease(worker, self._lock)
+
+    def scale_to_zero_if_idle(self, now: float | None = None) -> bool:
+        """Give every worker back if the function scales to zero and has had no call (and none in
+        flight) for its `com.openfaas.scale.zero-duration`; True when it did."""
+        with self._lock:
+            if not (self.spec.scales_to_zero and self.deployed and self.workers):
+                return False
+            idle_s = (time.monotonic() if now is None else now) - self.last_called
+            if idle_s < self.spec.zero_duration_s or any(w.in_flight for w in self.workers):
+                return False
+            retired, self.workers = self.workers, []
+            self.replicas = 0
+        for worker in retired:
+            worker.stop()
+        log.info(
+            "function scaled to zero after %.0f s without a call",
+            idle_s,
+            extra={"function": self.name, "workers": len(retired)},
+        )
+        return True
 
     def scale(self, replicas: int) -> int:
         """Run `replicas` workers, clamped to the scale labels; returns the number chosen."""
         with self._lock:
-            self.replicas = min(max(replicas, self.scale_min), self.scale_max)
+            self.replicas = min(max(replicas, self.scale_floor), self.scale_max)
+            self.last_called = time.monotonic()
             surplus = self.workers[self.replicas :]
             self.workers = self.workers[: self.replicas]
         for worker in surplus:
@@ -354,6 +422,7 @@ class FunctionProcess:
             self.image = image or self.image
             self.created_at = datetime.now(UTC)
             self.deployed = True
+            self.last_called = time.monotonic()
         for worker in old:
             worker.stop(drain_s=10)
         log.info("function redeployed", extra={"function": self.name, "replicas": replicas})
@@ -367,7 +436,10 @@ class FunctionProcess:
             worker.stop(drain_s=10)
 
     def supervise_once(self) -> None:
-        """Restart dead workers and admit started ones once they answer their health check."""
+        """Scale an idle function to zero if it may; restart dead workers and admit started
+        ones once they answer their health check."""
+        if self.scale_to_zero_if_idle():
+            return
         with self._lock:
             if not self.deployed:
                 return

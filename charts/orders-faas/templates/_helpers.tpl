@@ -135,6 +135,10 @@ seccompProfile:
 {{- if $spec.scaleMax -}}
 {{- $_ := set $labels "com.openfaas.scale.max" (toString $spec.scaleMax) -}}
 {{- end -}}
+{{- if $spec.scaleZeroAfter -}}
+{{- $_ := set $labels "com.openfaas.scale.zero" "true" -}}
+{{- $_ := set $labels "com.openfaas.scale.zero-duration" (toString $spec.scaleZeroAfter) -}}
+{{- end -}}
 name: {{ $name }}
 image: {{ include "orders.image" (list $root $name) }}
 annotations: {{ $annotations | toJson }}
