@@ -267,3 +267,27 @@ def test_replica_set_script_is_valid_javascript() -> None:
     script = CHART_DIR / "files" / "init-replica-set.js"
 
     subprocess.run(["node", "--check", str(script)], check=True, capture_output=True)
+
+
+def test_knative_scales_to_zero_what_stack_yml_lets_scale_to_zero(stack: Stack) -> None:
+    expected = stack.functions
+    services = {
+        d["metadata"]["name"]: d["spec"]["template"]["metadata"]["annotations"]
+        for d in render({"platform": "knative"})
+        if d["apiVersion"] == "serving.knative.dev/v1"
+    }
+
+    for name, knative in services.items():
+        spec = expected[name]
+        retention = knative.get("autoscaling.knative.dev/scale-to-zero-pod-retention-period")
+        if spec.scales_to_zero:
+            assert knative["autoscaling.knative.dev/min-scale"] == "0", name
+            assert retention == spec.labels["com.openfaas.scale.zero-duration"], name
+        else:
+            assert int(knative["autoscaling.knative.dev/min-scale"]) >= 1, name
+            assert retention is None, name
+    assert {n for n in services if expected[n].scales_to_zero} == {
+        "ops-summary",
+        "dead-letters",
+        "refill",
+    }
