@@ -8,10 +8,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import psutil
 import pytest
 import redis
 import requests
@@ -147,6 +149,40 @@ def start_gateway(
         "gateway", ["--no-cron", *(extra_args or [])], env, output=output
     )
     return RunningGateway(url, env["GATEWAY_PASSWORD"], env, proc)
+
+
+@pytest.fixture
+def gateway_output(tmp_path: Path) -> Path:
+    """Where a test's own gateway prints (`gateway_for_stack`)."""
+    return tmp_path / "gateway.out"
+
+
+@contextmanager
+def gateway_for_stack(
+    root: Path, stack: str, handlers: dict[str, str], env: dict[str, str], output: Path
+) -> Iterator[RunningGateway]:
+    """A gateway serving `stack` (stack.yml text) from `root`, each function's folder holding
+    its handler from `handlers`; what it prints goes to `output`. Stopped on leaving."""
+    for name, handler in handlers.items():
+        (root / name).mkdir()
+        (root / name / "handler.py").write_text(handler)
+    (root / "stack.yml").write_text(stack)
+    with output.open("wb") as out:
+        running = start_gateway(env, ["--stack", str(root / "stack.yml")], out)
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.terminate()
+            running.process.wait(timeout=20)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for its parent does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import redis
 import requests
 
 from devstack.processes import free_port, start_secantus, wait_for
+from tests.integration.conftest import alive
 from tests.upstack import UpStack
 
 pytestmark = pytest.mark.integration
@@ -71,14 +72,6 @@ def test_up_serves_orders_and_ctrl_c_stops_everything_keeping_the_data(stack: Up
     events = redis.Redis.from_url(stack.redis_url, decode_responses=True).xrange("orders.events")
     assert order["order_id"] in {fields["order_id"] for _, fields in events}
     assert stack.interrupt() == 0
-
-
-def alive(pid: int) -> bool:
-    """Whether a process runs (a zombie waiting for its parent does not)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def place_order(stack: UpStack) -> str:

@@ -9,12 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 import requests
 
 from devstack.processes import wait_for
-from tests.integration.conftest import RunningGateway, fresh_env, start_gateway
+from tests.integration.conftest import RunningGateway, alive, fresh_env, gateway_for_stack
 
 HANDLER = textwrap.dedent(
     """
@@ -52,25 +51,13 @@ STACK = textwrap.dedent(
 
 
 @pytest.fixture
-def gateway_output(tmp_path: Path) -> Path:
-    return tmp_path / "gateway.out"
-
-
-@pytest.fixture
 def gateway(
     tmp_path: Path, redis_url: str, mongo_url: str, gateway_output: Path
 ) -> Iterator[RunningGateway]:
-    for name in ("idler", "holder", "steady"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "handler.py").write_text(HANDLER)
-    (tmp_path / "stack.yml").write_text(STACK)
-    with gateway_output.open("wb") as output:
-        running = start_gateway(
-            fresh_env(redis_url, mongo_url), ["--stack", str(tmp_path / "stack.yml")], output
-        )
-    yield running
-    running.process.terminate()
-    running.process.wait(timeout=20)
+    handlers = dict.fromkeys(("idler", "holder", "steady"), HANDLER)
+    env = fresh_env(redis_url, mongo_url)
+    with gateway_for_stack(tmp_path, STACK, handlers, env, gateway_output) as running:
+        yield running
 
 
 def call(gw: RunningGateway, name: str) -> dict[str, Any]:
@@ -84,13 +71,6 @@ def status(gw: RunningGateway, name: str) -> dict[str, Any]:
     response = requests.get(f"{gw.url}/system/function/{name}", auth=gw.auth, timeout=5)
     found: dict[str, Any] = response.json()
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_an_idle_function_gives_its_worker_back_and_its_next_call_brings_one(

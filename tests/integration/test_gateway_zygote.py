@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from devstack.processes import wait_for
-from tests.integration.conftest import RunningGateway, fresh_env, start_gateway
+from tests.integration.conftest import RunningGateway, alive, fresh_env, gateway_for_stack
 
 SECRETS = ("test-password", "test-signing-key", "test-notify-token")
 
@@ -73,26 +73,14 @@ STACK = textwrap.dedent(
 
 
 @pytest.fixture
-def gateway_output(tmp_path: Path) -> Path:
-    return tmp_path / "gateway.out"
-
-
-@pytest.fixture
 def two_functions(
     tmp_path: Path, redis_url: str, mongo_url: str, gateway_output: Path
 ) -> Iterator[RunningGateway]:
     """A gateway serving two functions that declare different secrets."""
-    for name in ("signer", "admin"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "handler.py").write_text(HANDLER)
-    (tmp_path / "stack.yml").write_text(STACK)
+    handlers = dict.fromkeys(("signer", "admin"), HANDLER)
     env = fresh_env(redis_url, mongo_url)
-    with gateway_output.open("wb") as output:
-        running = start_gateway(env, ["--stack", str(tmp_path / "stack.yml")], output)
-    yield running
-    if running.process.poll() is None:
-        running.process.terminate()
-        running.process.wait(timeout=20)
+    with gateway_for_stack(tmp_path, STACK, handlers, env, gateway_output) as running:
+        yield running
 
 
 def call(gw: RunningGateway, name: str, path: str = "") -> dict[str, Any]:
@@ -112,13 +100,6 @@ def available(gw: RunningGateway, name: str, dead_pid: int) -> bool:
     except requests.RequestException:
         return False
     return answer.status_code == 200 and answer.json()["pid"] != dead_pid
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_each_worker_has_its_own_environment_and_only_its_own_secrets(
