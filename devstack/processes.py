@@ -235,6 +235,10 @@ def spawn_secantus(port: int, data_dir: Path, log_path: Path | None = None) -> M
         "--port", str(port),
         "--storage-path", str(data_dir),
         "--log-level", "WARNING",
+        # A standalone server, not a one-node replica set: nothing here uses change streams or
+        # transactions, and as a replica set it writes an oplog entry and a change description
+        # for every update (about a fifth of its CPU per saga, bench/FINDINGS.md).
+        "--standalone",
     ]  # fmt: skip
     # SecantusDB closes WiredTiger cleanly on SIGINT; SIGTERM is not handled by it.
     managed = spawn("secantusdb", cmd, log_path=log_path, death_signal=signal.SIGINT)

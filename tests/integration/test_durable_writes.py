@@ -65,3 +65,16 @@ def test_acknowledged_stock_holds_survive_a_sigkill_of_the_data_store(
         assert item["reserved"] == HOLDS
     finally:
         store.stop()
+
+
+def test_the_local_data_store_is_standalone_and_writes_no_oplog(mongo_url: str) -> None:
+    # As a one-node replica set, SecantusDB logs every write to local.oplog.rs (and works out
+    # a change description for each update) for change streams nothing here opens.
+    client: MongoClient[Document] = MongoClient(mongo_url)
+    scratch = client["oplog_check"]["orders"]
+    scratch.insert_one({"_id": "o-1", "status": "PENDING"})
+    scratch.update_one({"_id": "o-1"}, {"$set": {"status": "PAID"}})
+
+    assert client.admin.command("hello").get("setName") is None
+    assert client["local"]["oplog.rs"].count_documents({}) == 0
+    client.drop_database("oplog_check")
