@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database
 
 from ordersaga.adapters.mongo import (
@@ -25,6 +26,7 @@ from ordersaga.domain.models import (
     OrderStatus,
     utcnow,
 )
+from ordersaga.readmodels.operations import throughput
 from ordersaga.services.recovery import (
     FINISHED_SCAN,
     FINISHED_SPAN,
@@ -129,3 +131,34 @@ def test_a_reconcile_run_after_a_run_reads_only_the_orders_finished_in_between(
     assert second == {order_id: ["order.placed", "order.cancelled"] for order_id in expected}
     assert (after, upto) == (now - stale - SETTLE, now + timedelta(minutes=5) - stale)
     assert finished.get() == upto
+
+
+def test_the_ops_window_counts_every_status_once_the_old_updated_at_index_is_gone(
+    settings: Settings,
+) -> None:
+    # A database from before keeps an index on `updated_at` alone, which every order write
+    # paid for; opening it drops the index, and the window reads per status instead.
+    raw: MongoClient[Document] = MongoClient(settings.mongo_url)
+    raw[settings.mongo_db].orders.create_index([("updated_at", ASCENDING)], name="updated_at")
+    db = get_database(settings)
+    statuses = list(OrderStatus)
+    orders = [_order(n, status) for n, status in enumerate(statuses)]
+    old = _order(len(statuses), OrderStatus.DELIVERED)
+    now = utcnow()  # after the orders' own times, so that their minute is in the window
+    db.orders.insert_many(
+        [o.model_dump(by_alias=True, exclude={"idempotency_key"}) for o in orders]
+        + [
+            {
+                **old.model_dump(by_alias=True, exclude={"idempotency_key"}),
+                "created_at": now - timedelta(hours=2),
+                "updated_at": now - timedelta(hours=1),
+            }
+        ]
+    )
+
+    rows = throughput(db, now, minutes=5)
+
+    assert "updated_at" not in db.orders.index_information()
+    assert sum(row["placed"] for row in rows) == len(statuses)
+    assert sum(row["delivered"] for row in rows) == 1
+    assert sum(row["cancelled"] for row in rows) == 1
