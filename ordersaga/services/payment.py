@@ -44,12 +44,26 @@ def authorise(reserved: SagaEvent, order: Order, stores: Stores) -> Decision:
     """Authorise the total → `payment.authorised` (order PAID), or `payment.declined`."""
     if not is_where_event_left_it(reserved, order):
         return NOTHING
+    return _authorise(reserved, order.total_cents, stores)
+
+
+def authorise_reserved(reserved: SagaEvent, stores: Stores) -> Decision:
+    """`authorise` for an order still STOCK_RESERVED, with the total its `stock.reserved`
+    carries: the step writes before it reads (`StepHandler.decide_first`). An event without a
+    total (appended before events carried one) is decided after reading the order."""
+    total = reserved.data.get("total_cents")
+    if type(total) is not int:
+        return NOTHING
+    return _authorise(reserved, total, stores)
+
+
+def _authorise(reserved: SagaEvent, total_cents: int, stores: Stores) -> Decision:
     provider = SimulatedProvider(stores.settings.payment_decline_rate)
-    authorisation = provider.authorise(order.order_id, order.total_cents)
+    authorisation = provider.authorise(reserved.order_id, total_cents)
     if authorisation is None:
         declined = reserved.follow_up(EventType.PAYMENT_DECLINED, {"reason": DECLINE_REASON})
         return Decision((declined,))
-    data = {"authorisation": authorisation, "amount_cents": order.total_cents}
+    data = {"authorisation": authorisation, "amount_cents": total_cents}
     return Decision(
         (reserved.follow_up(EventType.PAYMENT_AUTHORISED, data),), status=OrderStatus.PAID
     )
@@ -68,6 +82,6 @@ def refund(cancelled: SagaEvent, order: Order, stores: Stores) -> Decision:
 
 
 HANDLERS: Handlers = {
-    EventType.STOCK_RESERVED: StepHandler(authorise),
+    EventType.STOCK_RESERVED: StepHandler(authorise, decide_first=authorise_reserved),
     EventType.ORDER_CANCELLED: StepHandler(refund),
 }

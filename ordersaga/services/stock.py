@@ -31,6 +31,12 @@ def lines_data(order: Order) -> dict[str, list[dict[str, object]]]:
     return {"lines": [line.model_dump() for line in stock_lines(order)]}
 
 
+def reserved_data(order: Order) -> dict[str, object]:
+    """The data of stock.reserved: the lines held, and the order's total, which payment
+    authorises without reading the order."""
+    return {**lines_data(order), "total_cents": order.total_cents}
+
+
 def reserve_lines(stock: StockRepository, order_id: str, lines: list[StockLine]) -> Shortage | None:
     """Hold every line or none: on the first shortage, give back what was taken and return it.
 
@@ -71,7 +77,7 @@ def reserve(placed: SagaEvent, order: Order, stores: Stores) -> Decision:
     shortage = reserve_lines(stores.stock, order.order_id, stock_lines(order))
     if shortage is None:
         return Decision(
-            (placed.follow_up(EventType.STOCK_RESERVED, lines_data(order)),),
+            (placed.follow_up(EventType.STOCK_RESERVED, reserved_data(order)),),
             status=OrderStatus.STOCK_RESERVED,
         )
     STOCK_HOLDS_REFUSED.labels(shortage.sku).inc()

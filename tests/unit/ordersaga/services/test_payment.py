@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from ordersaga.adapters.settings import Settings
 from ordersaga.domain.events import EventType, SagaEvent
-from ordersaga.domain.models import OrderStatus, utcnow
+from ordersaga.domain.models import Order, OrderStatus, utcnow
 from ordersaga.services.payment import SimulatedProvider
 from ordersaga.services.reconcile import time_out_sagas
 from tests.unit.ordersaga.services.conftest import World
@@ -107,3 +109,56 @@ def test_provider_declines_the_configured_share_the_same_way_each_time() -> None
     assert declined == [oid for oid in order_ids if provider.authorise(oid, 1000) is None]
     assert 60 <= len(declined) <= 140
     assert all(SimulatedProvider(0.0).authorise(oid, 1000) for oid in order_ids)
+
+
+def reads_of(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The order ids read through `OrderRepository.get` from now on."""
+    reads: list[str] = []
+    read = world.orders.get
+
+    def counted(order_id: str) -> Order | None:
+        reads.append(order_id)
+        return read(order_id)
+
+    monkeypatch.setattr(world.orders, "get", counted)
+    return reads
+
+
+@pytest.mark.parametrize(
+    ("decline_rate", "answer"),
+    [(0.0, EventType.PAYMENT_AUTHORISED), (1.0, EventType.PAYMENT_DECLINED)],
+)
+def test_a_reserved_order_is_decided_from_its_event_without_reading_the_order(
+    world: World, monkeypatch: pytest.MonkeyPatch, decline_rate: float, answer: EventType
+) -> None:
+    reserved = reserve(world, PIZ_MARG=2)
+    world.settings = Settings(payment_decline_rate=decline_rate)
+    reads = reads_of(world, monkeypatch)
+
+    events = world.run("payment", reserved)
+
+    assert types(events) == [answer] and reads == []
+    assert world.order(reserved).answered[reserved.id] == events
+    assert world.run("payment", reserved) == events  # a repeat reads, and answers the same
+
+
+def test_a_reserved_event_without_a_total_is_decided_from_the_order(world: World) -> None:
+    reserved = reserve(world, PIZ_MARG=2)
+    older = reserved.model_copy(update={"data": {"lines": reserved.data["lines"]}})
+
+    events = world.run("payment", older)
+
+    assert types(events) == [EventType.PAYMENT_AUTHORISED]
+    assert events[0].data["amount_cents"] == 2000
+    assert world.order(reserved).status is OrderStatus.PAID
+
+
+def test_no_payment_is_answered_for_an_order_cancelled_before_it(world: World) -> None:
+    reserved = reserve(world, PIZ_MARG=2)
+    timed_out = reserved.follow_up(EventType.ORDER_TIMED_OUT, {"status": "STOCK_RESERVED"})
+    world.run("reserve-stock", timed_out)  # released and cancelled before payment ran
+
+    # payment writes before it reads: its guard, not a read, must keep it out.
+    assert world.run("payment", reserved) == []
+    assert reserved.id not in world.order(reserved).answered
+    assert world.order(reserved).status is OrderStatus.CANCELLED

@@ -41,7 +41,8 @@ def test_order_within_stock_is_reserved_and_moves_units_to_reserved(world: World
 
     assert [e.type for e in events] == [EventType.STOCK_RESERVED]
     assert events[0].data == {
-        "lines": [{"sku": "DRK-LEMN", "quantity": 1}, {"sku": "PIZ-MARG", "quantity": 2}]
+        "lines": [{"sku": "DRK-LEMN", "quantity": 1}, {"sku": "PIZ-MARG", "quantity": 2}],
+        "total_cents": placed.data["total_cents"],  # what payment authorises
     }
     assert events[0].causation_id == placed.id
     pizza = world.level("PIZ-MARG")
