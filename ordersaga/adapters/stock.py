@@ -124,7 +124,8 @@ class StockRepository:
         return StockLevel.model_validate(doc) if doc else None
 
     def below(self, threshold: int) -> list[StockLevel]:
-        """Skus with fewer than `threshold` units available."""
+        """Skus with fewer than `threshold` units available (the menu read whole: an index on
+        `available` would cost every hold, release and delivery)."""
         docs = self.collection.find({"available": {"$lt": threshold}}, _COUNTERS).sort("_id", 1)
         return [StockLevel.model_validate(doc) for doc in docs]
 
