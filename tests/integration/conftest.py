@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import IO
 
 import psutil
+import pymongo
 import pytest
 import redis
 import requests
+from pymongo.database import Database
 
 from devstack.processes import free_port, start_redis, start_secantus, wait_for
 from ordersaga.adapters import settings as settings_module
-from ordersaga.adapters.mongo import MenuRepository, get_database
+from ordersaga.adapters.mongo import Document, MenuRepository, get_database
 from ordersaga.adapters.settings import Settings
 from ordersaga.demo_data import demo_menu
 from tests.integration.connector_process import ConnectorProcess
@@ -88,6 +90,14 @@ def stack_env(
 def settings(stack_env: dict[str, str]) -> Settings:
     """The settings for this test's database and stream."""
     return settings_module.get_settings()
+
+
+def opened_with_old_index(settings: Settings, collection: str, field: str) -> Database[Document]:
+    """This test's database as an earlier version left it, with an index on `field` alone in
+    `collection` (named after the field), then opened as every function opens it."""
+    raw: pymongo.MongoClient[Document] = pymongo.MongoClient(settings.mongo_url)
+    raw[settings.mongo_db][collection].create_index([(field, pymongo.ASCENDING)], name=field)
+    return get_database(settings)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database
 
 from ordersaga.adapters.mongo import (
@@ -32,6 +31,7 @@ from ordersaga.services.recovery import (
     FINISHED_SPAN,
     reemit_missing_announcements,
 )
+from tests.integration.conftest import opened_with_old_index
 from tests.orders import an_order
 
 pytestmark = pytest.mark.integration
@@ -138,9 +138,7 @@ def test_the_ops_window_counts_every_status_once_the_old_updated_at_index_is_gon
 ) -> None:
     # A database from before keeps an index on `updated_at` alone, which every order write
     # paid for; opening it drops the index, and the window reads per status instead.
-    raw: MongoClient[Document] = MongoClient(settings.mongo_url)
-    raw[settings.mongo_db].orders.create_index([("updated_at", ASCENDING)], name="updated_at")
-    db = get_database(settings)
+    db = opened_with_old_index(settings, "orders", "updated_at")
     statuses = list(OrderStatus)
     orders = [_order(n, status) for n, status in enumerate(statuses)]
     old = _order(len(statuses), OrderStatus.DELIVERED)

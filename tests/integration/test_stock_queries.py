@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from pymongo import ASCENDING, MongoClient
 
-from ordersaga.adapters.mongo import Document, MenuRepository, get_database
+from ordersaga.adapters.mongo import MenuRepository
 from ordersaga.adapters.settings import Settings
 from ordersaga.adapters.stock import StockRepository
 from ordersaga.demo_data import demo_menu
 from ordersaga.domain.stock import StockLine
+from tests.integration.conftest import opened_with_old_index
 
 pytestmark = pytest.mark.integration
 
@@ -19,9 +19,7 @@ def test_skus_running_low_are_found_once_the_old_available_index_is_gone(
 ) -> None:
     # A database from before keeps an index on the menu's `available`, which every hold,
     # release and delivery paid for; opening it drops the index, and refill reads the menu.
-    raw: MongoClient[Document] = MongoClient(settings.mongo_url)
-    raw[settings.mongo_db].menu.create_index([("available", ASCENDING)], name="available")
-    db = get_database(settings)
+    db = opened_with_old_index(settings, "menu", "available")
     MenuRepository(db).seed(demo_menu())
     stock = StockRepository(db)
     low = stock.levels()[0]
