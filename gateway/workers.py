@@ -335,10 +335,12 @@ class FunctionProcess:
                 self.start()
                 log.info("function woken from zero by a call", extra={"function": self.name})
             lease = self._lease_ready()
-            starting = [w for w in self.workers if w.alive() and not w.ready]
-        if lease is not None:
-            return lease
-        if not (self.spec.scales_to_zero and starting):
+            if lease is not None:
+                return lease
+            # Only a function that scales to zero waits for a worker to start.
+            scales = self.spec.scales_to_zero
+            starting = [w for w in self.workers if not w.ready and w.alive()] if scales else []
+        if not starting:
             raise LookupError(f"{self.name} has no ready worker")
         try:
             self.wait_ready(starting[:1], WAKE_TIMEOUT_S)
